@@ -1,0 +1,52 @@
+"""Helpers shared by the command modules: options, loading the runbook, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from cockpit.config import ConfigError, Runbook, load_runbook
+
+EXIT_OK = 0
+EXIT_FAILED = 1   # NO-GO, refused, tampered, failed
+EXIT_USAGE = 2    # bad config or usage
+
+
+class CliError(Exception):
+    """An error the user can act on; printed without a traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = False, json_out: bool = False) -> None:
+    p.add_argument("--config", "-c", required=True, metavar="FILE", help="the runbook (TOML)")
+    if env:
+        p.add_argument("--env", "-e", metavar="ENV", help="environment (default: the runbook's first)")
+    if ref:
+        p.add_argument("--ref", "-r", metavar="REF", help="target ref (default: [release] main)")
+    if json_out:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--as", dest="actor", metavar="NAME", help="your name in the log (default: COCKPIT_ACTOR or the OS user)")
+
+
+def load(args: argparse.Namespace) -> Runbook:
+    try:
+        return load_runbook(args.config)
+    except ConfigError as e:
+        raise CliError(str(e)) from None
+
+
+def environment(rb: Runbook, args: argparse.Namespace) -> str:
+    env = getattr(args, "env", None) or rb.default_environment
+    if env not in rb.environments:
+        raise CliError(f"unknown environment {env!r}; the runbook has: {', '.join(rb.environments)}")
+    return env
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")

@@ -1,0 +1,429 @@
+"""The runbook: typed models for the TOML of ARCHITECTURE §3, and its loader.
+
+Unknown keys are refused (a typo must not silently disable a check). Every error names the
+file, the key path and, where one can be found, the line.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cockpit.durations import Duration
+from cockpit.placeholders import PlaceholderError, check_names
+from cockpit.tomllines import locate_key_line
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, validate_default=True)
+
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=100)]
+
+
+class ReleaseConfig(_Model):
+    name: str
+    """The product being released; names releases in the log (e.g. "shop")."""
+    repo: str = "."
+    """The git checkout the target comes from, relative to the runbook file."""
+    main: str = "origin/main"
+    """The only ref a production target may come from (seed 003's branch discipline)."""
+    tag_prefix: str | None = None
+    """When set, an annotated tag `<tag_prefix><stage or release>` is created on the target at GO."""
+    remote: str | None = None
+    """The git remote tags are pushed to; no push when unset."""
+    lock_lease: Duration = "30m"
+    """How long a cutover lock lives without being renewed (a crashed cockpit must not lock the team out)."""
+
+
+class LogConfig(_Model):
+    path: str | None = None
+    """Embedded SQLite log, relative to the runbook file (the default store)."""
+    dsn: str | None = None
+    """Shared PostgreSQL log (libpq DSN without the password). COCKPIT_LOG_DSN overrides it."""
+    password_secret: str | None = None
+    """Keyring entry holding the PostgreSQL password."""
+    spool: str | None = None
+    """Folder of the local spool used while the shared store is unreachable (default: next to the runbook)."""
+
+    @model_validator(mode="after")
+    def _one_store(self) -> LogConfig:
+        if (self.path is None) == (self.dsn is None):
+            raise ValueError("set exactly one of [log] path (embedded SQLite) or [log] dsn (shared PostgreSQL)")
+        return self
+
+
+class EnvironmentConfig(_Model):
+    url: str | None = None
+    """Base URL of the environment, used as {env.url}."""
+    vars: dict[str, str] = {}
+    """Further values for placeholders, used as {env.<key>}."""
+    flag_environment: str | None = None
+    """The flag service's name for this environment (Unleash environment); defaults to [flags] environment."""
+    protected: bool = True
+    """A protected environment (production) requires sign-off and GO before flags are flipped."""
+
+
+class FlagsConfig(_Model):
+    backend: Literal["http", "unleash", "command"]
+    """Where flags live: the generic flag API (http), Unleash's Admin API, or shell commands."""
+    url: str | None = None
+    """Base URL of the flag API (http, unleash)."""
+    token_secret: str | None = None
+    """Keyring entry of the API token; COCKPIT_SECRET_<NAME> in CI."""
+    project: str = "default"
+    """Unleash project."""
+    environment: str | None = None
+    """Unleash environment (overridable per [environments.<name>] flag_environment)."""
+    get: str | None = None
+    """command backend: prints the flag's value; {flag} is quoted for the shell."""
+    set: str | None = None
+    """command backend: sets the flag; {flag} and {value} are quoted for the shell."""
+    list: str | None = None
+    """command backend (optional): prints NAME=VALUE lines of all flags."""
+    on_value: str = "true"
+    """command backend: how `on` is written."""
+    off_value: str = "false"
+    """command backend: how `off` is written."""
+    timeout: Duration = "10s"
+    """Per request / per command."""
+    retries: int = Field(3, ge=0, le=10)
+    """Retries on timeouts and 5xx (flips are idempotent)."""
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> FlagsConfig:
+        if self.backend in ("http", "unleash") and not self.url:
+            raise ValueError(f"[flags] backend = {self.backend!r} needs url")
+        if self.backend == "unleash" and not self.environment:
+            raise ValueError("[flags] backend = 'unleash' needs environment (e.g. 'production')")
+        if self.backend == "command" and not (self.get and self.set):
+            raise ValueError("[flags] backend = 'command' needs both get and set templates")
+        for name in ("get", "set", "list"):
+            template = getattr(self, name)
+            if template:
+                check_names(template)
+        return self
+
+
+class StageConfig(_Model):
+    id: Identifier
+    """Stage id, e.g. "layer-1"."""
+    title: str = ""
+    """What the stage turns on, for people."""
+    flags: list[str] = []
+    """Flags switched on in this stage (switched off by its kill switch)."""
+    after: list[str] = []
+    """Stages that must be marked stable before this one may start."""
+    monitor: Duration | None = None
+    """How long to watch health after the flip before the stage may be marked stable."""
+
+
+class _CheckBase(_Model):
+    id: Identifier
+    """Unique id of the check."""
+    title: str = ""
+    """What it proves, for people (defaults to the id)."""
+    blocking: bool = True
+    """MUST (true) blocks GO when not passing; SHOULD (false) is shown but does not block."""
+    stage: str | None = None
+    """The stage this check gates; checks without a stage gate the release itself."""
+    max_age: Duration | None = None
+    """Evidence older than this no longer counts (turns stale)."""
+    timeout: Duration = "10s"
+    """How long taking the evidence may take before it counts as failed."""
+
+    @property
+    def label(self) -> str:
+        return self.title or self.id
+
+
+class HttpCheck(_CheckBase):
+    kind: Literal["http"]
+    url: str
+    """URL to request; placeholders like {env.url} allowed."""
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: int | list[int] = 200
+    """Accepted status code(s)."""
+    max_latency_ms: int | None = Field(None, gt=0)
+    """Latency budget; slower answers fail."""
+    json_expect: dict[str, Any] = Field({}, alias="json")
+    """Expectations on the JSON body: dotted path -> expected value (written `json = {...}`)."""
+    headers: dict[str, str] = {}
+    follow_redirects: bool = False
+    """Redirects fail the check unless followed explicitly."""
+    verify_tls: bool = True
+    max_bytes: int = Field(1_000_000, gt=0)
+    """Bodies larger than this fail the check (and are not read further)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SmokeCheck(_CheckBase):
+    kind: Literal["smoke"]
+    source: str
+    """A file (relative to the runbook) or an http(s) URL."""
+    format: Literal["env", "junit", "json"] | None = None
+    """env = KEY=VALUE lines, junit = JUnit XML, json = a JSON document; guessed from the name when unset."""
+    key: str | None = None
+    """env: the key; json: a dotted path; junit: a testcase (`classname.name` or `name`), or unset for all tests."""
+    expect: str | bool | int | float = "PASS"
+    """Expected value of the key (env/json); ignored for junit, where the test(s) must pass."""
+    timestamp_key: str | None = None
+    """env/json: key holding the time the results were produced (ISO 8601 or epoch); else the file mtime."""
+
+
+class GitCheck(_CheckBase):
+    kind: Literal["git"]
+    rule: Literal["target-on-main", "ref-exists", "tag-exists", "rollback-is-ancestor"]
+    """target-on-main: target reachable from [release] main; ref-exists / tag-exists: `ref` resolves;
+    rollback-is-ancestor: the recorded rollback ref is an ancestor of the target and not the target."""
+    ref: str | None = None
+    """The ref or tag for ref-exists / tag-exists (placeholders allowed)."""
+
+    @model_validator(mode="after")
+    def _needs_ref(self) -> GitCheck:
+        if self.rule in ("ref-exists", "tag-exists") and not self.ref:
+            raise ValueError(f"rule {self.rule!r} needs ref")
+        return self
+
+
+class CommandCheck(_CheckBase):
+    kind: Literal["command"]
+    run: str
+    """Shell command; passes when it exits with expect_exit within timeout."""
+    cwd: str | None = None
+    """Working directory relative to the runbook (default: the runbook's folder)."""
+    expect_exit: int = 0
+
+
+class FileCheck(_CheckBase):
+    kind: Literal["file"]
+    path: str
+    """A file that must exist (relative to the runbook); with max_age, younger than it."""
+
+
+class ManualCheck(_CheckBase):
+    kind: Literal["manual"]
+    prompt: str
+    """What a person confirms by ticking the item (with a note)."""
+
+
+CheckConfig = Annotated[
+    HttpCheck | SmokeCheck | GitCheck | CommandCheck | FileCheck | ManualCheck,
+    Field(discriminator="kind"),
+]
+
+
+class RollbackConfig(_Model):
+    deploy: str | None = None
+    """Command that redeploys a ref; {ref} is the recorded rollback ref (shell-quoted)."""
+    verify: list[str] = []
+    """Checks re-taken after the redeploy."""
+    timeout: Duration = "15m"
+    """How long the deploy command may run."""
+    cwd: str | None = None
+    """Working directory of the deploy command, relative to the runbook."""
+
+
+class NotifyConfig(_Model):
+    url: str | None = None
+    """Webhook URL (Slack-compatible JSON body)."""
+    url_secret: str | None = None
+    """Keyring entry holding the webhook URL (Slack URLs are secrets)."""
+    kinds: list[str] = ["decision.go", "decision.nogo", "rollback.started", "rollback.finished"]
+    """Entry kinds to send; "*" sends all."""
+
+    @model_validator(mode="after")
+    def _one_url(self) -> NotifyConfig:
+        if (self.url is None) == (self.url_secret is None):
+            raise ValueError("set exactly one of url or url_secret")
+        return self
+
+
+class Runbook(_Model):
+    """A release runbook (ARCHITECTURE §3)."""
+
+    release: ReleaseConfig
+    log: LogConfig
+    environments: dict[str, EnvironmentConfig] = Field(min_length=1)
+    """At least one environment; the first is the default."""
+    flags: FlagsConfig | None = None
+    stages: list[StageConfig] = []
+    """Rollout stages, in order."""
+    checks: list[CheckConfig] = []
+    rollback: RollbackConfig = RollbackConfig()
+    notify: list[NotifyConfig] = []
+
+    # Set by the loader, not by TOML: where relative paths start.
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    @field_validator("environments")
+    @classmethod
+    def _env_names(cls, v: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
+        for name in v:
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"environment name {name!r} may hold only letters, digits, - and _")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Runbook:
+        ids = [c.id for c in self.checks]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"check ids must be unique; repeated: {', '.join(sorted(dup))}")
+        stage_ids = [s.id for s in self.stages]
+        if len(set(stage_ids)) != len(stage_ids):
+            raise ValueError("stage ids must be unique")
+        for s in self.stages:
+            for a in s.after:
+                if a not in stage_ids:
+                    raise ValueError(f"stage {s.id!r} comes after unknown stage {a!r}")
+        _refuse_cycles(self.stages)
+        for c in self.checks:
+            if c.stage is not None and c.stage not in stage_ids:
+                raise ValueError(f"check {c.id!r} names unknown stage {c.stage!r}; stages: {stage_ids}")
+            for field in ("url", "source", "run", "path", "ref"):
+                template = getattr(c, field, None)
+                if isinstance(template, str):
+                    try:
+                        check_names(template)
+                    except PlaceholderError as e:
+                        raise ValueError(f"check {c.id!r} {field}: {e}") from None
+        for v in self.rollback.verify:
+            if v not in ids:
+                raise ValueError(f"[rollback] verify names unknown check {v!r}")
+        if self.stages and any(s.flags for s in self.stages) and self.flags is None:
+            raise ValueError("stages name flags but there is no [flags] section saying where they live")
+        return self
+
+    # -- helpers used everywhere ------------------------------------------------
+    @property
+    def default_environment(self) -> str:
+        return next(iter(self.environments))
+
+    def check(self, check_id: str) -> CheckConfig:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    def stage(self, stage_id: str) -> StageConfig:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise KeyError(stage_id)
+
+    def resolve_path(self, p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def repo_path(self) -> Path:
+        return self.resolve_path(self.release.repo)
+
+    @property
+    def all_flags(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for s in self.stages:
+            for f in s.flags:
+                seen.setdefault(f, None)
+        return list(seen)
+
+
+def _refuse_cycles(stages: list[StageConfig]) -> None:
+    after = {s.id: s.after for s in stages}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 1:
+            raise ValueError(f"stages form a cycle: {' -> '.join(path + [node])}")
+        if state.get(node) == 2:
+            return
+        state[node] = 1
+        for nxt in after.get(node, []):
+            visit(nxt, path + [node])
+        state[node] = 2
+
+    for s in stages:
+        visit(s.id, [])
+
+
+# -- loading ---------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """A runbook that cannot be used; the message names file, key path and line."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
+
+
+def _key_path(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str | int]:
+    """Drop pydantic's union tags (e.g. 'http' in checks.0.http.url) so the path matches the TOML."""
+    out: list[str | int] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and isinstance(part, str) and part in (
+            "http", "smoke", "git", "command", "file", "manual", "function-after", "function-before"
+        ):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
+def _format_path(path: list[str | int]) -> str:
+    s = ""
+    for part in path:
+        s += f"[{part}]" if isinstance(part, int) else (("." if s else "") + str(part))
+    return s or "(top level)"
+
+
+def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(path, [f"not valid TOML: {e}"]) from None
+    try:
+        rb = Runbook.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            kp = _key_path(err["loc"], data)
+            line = locate_key_line(text, kp)
+            where = f"line {line}: " if line else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (not part of the runbook format; see `cockpit config schema`)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            problems.append(f"{where}{_format_path(kp)}: {msg}")
+        raise ConfigError(path, problems) from None
+    return rb.model_copy(update={"base_dir": path.resolve().parent})
+
+
+def load_runbook(path: str | Path) -> Runbook:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(path, [f"cannot read: {e}"]) from None
+    return parse_runbook(text, path)
+
+
+def json_schema() -> str:
+    return json.dumps(Runbook.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""Feature flags, flipped through the flag service's own API."""

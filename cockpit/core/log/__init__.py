@@ -1,0 +1,1 @@
+"""The release log: append-only, hash-chained entries (ARCHITECTURE §6)."""

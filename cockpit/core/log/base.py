@@ -1,0 +1,66 @@
+"""The ReleaseLog protocol: what every store (PostgreSQL, SQLite) offers.
+
+Stores are synchronous (appends are short transactions); the UI calls them from thread
+workers, the CLI directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from cockpit.core.log.entry import Entry, NewEntry
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the auditor (and the fold) asks for; every field narrows, None means any."""
+
+    release_id: str | None = None
+    environment: str | None = None
+    actor: str | None = None
+    kind: str | None = None          # exact kind, or a prefix ending in '.' ("flag.")
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None          # free text over payload, kind, release and actor
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+class LogUnavailable(Exception):
+    """The store cannot be reached now (network, server down): spool and retry later."""
+
+
+class AppendRefused(Exception):
+    """A guarded append whose guard said no (e.g. the environment is locked by someone else)."""
+
+
+Guard = Callable[[list[Entry]], None]
+"""Called inside the serialised append with the environment's recent lock entries; raises AppendRefused."""
+
+
+class ReleaseLog(Protocol):
+    def append(self, entry: NewEntry) -> Entry: ...
+
+    def append_guarded(self, entry: NewEntry, guard: Guard) -> Entry: ...
+
+    def entries(self, flt: LogFilter = LogFilter()) -> Iterator[Entry]: ...
+
+    def page(self, flt: LogFilter = LogFilter(), *, after_seq: int | None = None,
+             before_seq: int | None = None, limit: int = 100, newest_first: bool = False) -> list[Entry]: ...
+
+    def head(self) -> Entry | None: ...
+
+    def count(self, flt: LogFilter = LogFilter()) -> int: ...
+
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult: ...
+
+    def close(self) -> None: ...

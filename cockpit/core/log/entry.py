@@ -1,0 +1,140 @@
+"""One release-log entry and its hash (ARCHITECTURE §6, a contract).
+
+hash = sha256(prev_hash || canonical_json(entry)), canonical JSON = sorted keys, no spaces,
+UTF-8. The hashed fields are seq, at, release_id, environment, actor, kind, payload: so a row
+altered, deleted or inserted anywhere breaks the chain at that seq.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    """The declared name (--as, COCKPIT_ACTOR, or the OS user)."""
+    os_user: str
+    host: str
+    git_email: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Actor:
+        return cls(name=d.get("name", ""), os_user=d.get("os_user", ""), host=d.get("host", ""),
+                   git_email=d.get("git_email", ""))
+
+
+@cache
+def _git_email() -> str:
+    try:
+        out = subprocess.run(["git", "config", "--get", "user.email"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def current_actor(name: str | None = None) -> Actor:
+    """Who is acting: the declared name, else COCKPIT_ACTOR, else the OS user."""
+    try:
+        os_user = getpass.getuser()
+    except Exception:  # no passwd entry (containers): still log something true
+        os_user = str(os.getuid())
+    return Actor(
+        name=name or os.environ.get("COCKPIT_ACTOR") or os_user,
+        os_user=os_user,
+        host=socket.gethostname(),
+        git_email=_git_email(),
+    )
+
+
+def format_at(at: datetime) -> str:
+    """UTC, microseconds, 'Z' — one spelling, so hashes are reproducible across stores."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_at(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry before the store gives it seq, prev_hash and hash."""
+
+    release_id: str
+    environment: str
+    kind: str
+    payload: dict[str, Any]
+    actor: Actor
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": format_at(self.at), "release_id": self.release_id, "environment": self.environment,
+                "actor": self.actor.to_json(), "kind": self.kind, "payload": self.payload}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NewEntry:
+        return cls(release_id=d["release_id"], environment=d["environment"], kind=d["kind"],
+                   payload=d["payload"], actor=Actor.from_json(d["actor"]), at=parse_at(d["at"]))
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    release_id: str
+    environment: str
+    actor: Actor
+    kind: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def hashed_fields(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": format_at(self.at), "release_id": self.release_id,
+                "environment": self.environment, "actor": self.actor.to_json(), "kind": self.kind,
+                "payload": self.payload}
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.hashed_fields(), "prev_hash": self.prev_hash, "hash": self.hash}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Entry:
+        return cls(seq=int(d["seq"]), at=parse_at(d["at"]), release_id=d["release_id"],
+                   environment=d["environment"], actor=Actor.from_json(d["actor"]), kind=d["kind"],
+                   payload=d["payload"], prev_hash=d["prev_hash"], hash=d["hash"])
+
+    def expected_hash(self) -> str:
+        return chain_hash(self.prev_hash, self.hashed_fields())
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(fields)).hexdigest()
+
+
+def seal(new: NewEntry, seq: int, prev_hash: str) -> Entry:
+    """Give a new entry its place in the chain (called by a store inside its serialised append)."""
+    # Round-trip the payload through canonical JSON so what is hashed is what is stored and read back.
+    payload = json.loads(canonical_json(new.payload))
+    at = parse_at(format_at(new.at))
+    fields = {"seq": seq, "at": format_at(at), "release_id": new.release_id, "environment": new.environment,
+              "actor": new.actor.to_json(), "kind": new.kind, "payload": payload}
+    return Entry(seq=seq, at=at, release_id=new.release_id, environment=new.environment, actor=new.actor,
+                 kind=new.kind, payload=payload, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))

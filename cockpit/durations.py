@@ -1,0 +1,62 @@
+"""Human durations in runbooks: "500ms", "30s", "15m", "2h", "1d", or a bare number of seconds."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+DURATION_REGEX = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse a duration; raise ValueError with an example of what is accepted."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):  # bool is an int: refuse it explicitly
+        raise ValueError("a duration is a string like '15m', not a boolean")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _PATTERN.match(value)
+        if m:
+            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
+    raise ValueError(f"{value!r} is not a duration; write e.g. '500ms', '30s', '15m', '2h' or '1d'")
+
+
+def format_duration(td: timedelta) -> str:
+    """The shortest exact spelling, so a round trip through TOML/JSON is stable."""
+    seconds = td.total_seconds()
+    for unit in ("d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(round(seconds * 1000))}ms"
+
+
+def humanize(td: timedelta) -> str:
+    """Approximate age for people: '42s', '3m', '2h 5m'."""
+    s = int(td.total_seconds())
+    if s < 0:
+        return "0s"
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30s", "15m", "2h"]}),
+]
