@@ -1,0 +1,133 @@
+"""GO / NO-GO: a pure function of the runbook, the evidence, the sign-off and the stages.
+
+Seed 003's automatic NO-GO conditions are the rules: any blocking gate not passing (or stale),
+a target not on main, no explicit owner sign-off, no rollback ref fixed before rollout.
+Checks without a stage gate the release; a stage's checks gate the start of that stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cockpit.config import CheckConfig, Runbook
+from cockpit.core.evidence import Evidence, Status
+from cockpit.durations import humanize
+
+GO = "GO"
+NO_GO = "NO-GO"
+
+
+@dataclass(frozen=True)
+class SignOff:
+    release_owner: str
+    rollback_owner: str
+    rollback_ref: str
+    rollback_sha: str = ""
+    problems: tuple[str, ...] = ()
+    """What git said is wrong with the rollback ref (empty when it is a valid ancestor of the target)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str
+    reasons: list[str]
+    """Why NO-GO, one sentence each; empty for GO."""
+    warnings: list[str] = field(default_factory=list)
+    """SHOULD items not passing: shown, never blocking."""
+    counted: int = 0
+    passed: int = 0
+
+    @property
+    def go(self) -> bool:
+        return self.decision == GO
+
+
+def gated_checks(runbook: Runbook, stage: str | None = None) -> list[CheckConfig]:
+    """The checks that gate the release (stage=None) or one stage."""
+    return [c for c in runbook.checks if c.stage == stage]
+
+
+def describe(check: CheckConfig, ev: Evidence | None, now: datetime) -> str | None:
+    """Why this check does not count as passing, in a release owner's words; None when it passes."""
+    name = f"'{check.label}'"
+    if ev is None or ev.status is Status.PENDING:
+        if check.kind == "manual":
+            return f"{name} is waiting for a person to confirm: {check.prompt}"
+        return f"{name} has no evidence yet"
+    ev = ev.freshness(check.max_age, now)
+    if ev.status is Status.PASS:
+        return None
+    if ev.status is Status.STALE:
+        return f"{name} is stale: taken {humanize(ev.age(now))} ago, counts for {humanize(check.max_age)}"
+    verb = "could not be checked" if ev.status is Status.ERROR else "failed"
+    return f"{name} {verb}: {ev.detail}"
+
+
+def evaluate(
+    runbook: Runbook,
+    evidence: Mapping[str, Evidence],
+    *,
+    now: datetime,
+    environment: str,
+    target_on_main: bool | None = None,
+    signoff: SignOff | None = None,
+    require_signoff: bool = False,
+    stage: str | None = None,
+    stable_stages: frozenset[str] | None = None,
+    started_stages: frozenset[str] | None = None,
+) -> Verdict:
+    """The verdict for the release (stage=None) or for starting `stage`.
+
+    target_on_main: None when unknown (not computed); False makes a protected environment NO-GO.
+    require_signoff: at the decision itself; `cockpit check` judges sign-off only once one exists.
+    """
+    reasons: list[str] = []
+    warnings: list[str] = []
+    checks = gated_checks(runbook, stage)
+    passed = 0
+    for check in checks:
+        problem = describe(check, evidence.get(check.id), now)
+        if problem is None:
+            passed += 1
+        elif check.blocking:
+            reasons.append(f"MUST {problem}")
+        else:
+            warnings.append(f"SHOULD {problem}")
+
+    protected = runbook.environments[environment].protected
+    if protected and target_on_main is False:
+        reasons.append(f"the target is not on {runbook.release.main}: a production rollout may come only from it")
+
+    if signoff is not None or require_signoff:
+        reasons.extend(_signoff_reasons(signoff))
+
+    stable = stable_stages or frozenset()
+    started = started_stages or frozenset()
+    for s in runbook.stages:
+        if s.id in started:
+            missing = [a for a in s.after if a not in stable]
+            if missing:
+                reasons.append(f"stage '{s.id}' was started before {', '.join(missing)} was marked stable")
+    if stage is not None:
+        missing = [a for a in runbook.stage(stage).after if a not in stable]
+        if missing:
+            reasons.append(f"stage '{stage}' may start only after {', '.join(missing)} is marked stable")
+
+    return Verdict(decision=NO_GO if reasons else GO, reasons=reasons, warnings=warnings,
+                   counted=len(checks), passed=passed)
+
+
+def _signoff_reasons(signoff: SignOff | None) -> list[str]:
+    if signoff is None:
+        return ["no owner sign-off: the Release Owner, the Rollback Owner and the rollback ref must be recorded"]
+    out = []
+    if not signoff.release_owner.strip():
+        out.append("no Release Owner is named")
+    if not signoff.rollback_owner.strip():
+        out.append("no Rollback Owner is named")
+    if not signoff.rollback_ref.strip():
+        out.append("no rollback ref was fixed before rollout")
+    out.extend(f"rollback ref {signoff.rollback_ref}: {p}" for p in signoff.problems)
+    return out

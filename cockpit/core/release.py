@@ -1,0 +1,267 @@
+"""A release's state is a fold over its log entries (ARCHITECTURE §2).
+
+Nothing here is stored anywhere else: a cockpit that crashed, or a second cockpit, or the
+auditor's browser, derives exactly the same state from the same entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cockpit.core import kinds
+from cockpit.core.checks.context import Target
+from cockpit.core.evidence import Evidence, Tick
+from cockpit.core.gate import SignOff
+from cockpit.core.log.entry import Entry
+
+
+class Phase(StrEnum):
+    PREPARING = "preparing"
+    NO_GO = "no-go"
+    GO = "go"
+    CUTOVER = "cutover"
+    DONE = "done"
+    ROLLING_BACK = "rolling back"
+    ROLLED_BACK = "rolled back"
+    ROLLBACK_FAILED = "rollback failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (Phase.DONE, Phase.ROLLED_BACK)
+
+
+class StageStatus(StrEnum):
+    PENDING = "pending"
+    STARTED = "started"
+    STABLE = "stable"
+    KILLED = "killed"
+
+
+@dataclass
+class StageState:
+    status: StageStatus = StageStatus.PENDING
+    started_at: datetime | None = None
+    stable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    go: bool
+    by: str
+    at: datetime
+    reasons: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FlagFlip:
+    flag: str
+    before: bool | None
+    after: bool | None
+    requested: bool | None
+    ok: bool
+    by: str
+    at: datetime
+    stage: str | None = None
+    error: str = ""
+
+
+@dataclass
+class RollbackState:
+    started_at: datetime
+    by: str
+    scope: str = "all"
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """step name -> last rollback.step payload for it (outcome done|failed|skipped)."""
+    finished_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass
+class ReleaseState:
+    release_id: str
+    environment: str
+    target: Target | None = None
+    opened_at: datetime | None = None
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    ticks: dict[str, Tick] = field(default_factory=dict)
+    signoff: SignOff | None = None
+    signoff_by: str = ""
+    decision: Decision | None = None
+    flag_snapshot: dict[str, bool | None] | None = None
+    flips: list[FlagFlip] = field(default_factory=list)
+    stages: dict[str, StageState] = field(default_factory=dict)
+    rollback: RollbackState | None = None
+    done: bool = False
+    tags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    last_seq: int = 0
+
+    @property
+    def phase(self) -> Phase:
+        if self.rollback is not None:
+            if self.rollback.outcome is None:
+                return Phase.ROLLING_BACK
+            return Phase.ROLLED_BACK if self.rollback.outcome == "done" else Phase.ROLLBACK_FAILED
+        if self.done:
+            return Phase.DONE
+        if self.decision is None:
+            return Phase.PREPARING
+        if not self.decision.go:
+            return Phase.NO_GO
+        if any(s.status is not StageStatus.PENDING for s in self.stages.values()):
+            return Phase.CUTOVER
+        return Phase.GO
+
+    @property
+    def is_go(self) -> bool:
+        return self.decision is not None and self.decision.go
+
+    def stage(self, stage_id: str) -> StageState:
+        return self.stages.setdefault(stage_id, StageState())
+
+    def stages_with(self, status: StageStatus) -> frozenset[str]:
+        return frozenset(k for k, v in self.stages.items() if v.status is status)
+
+    @property
+    def started_stages(self) -> frozenset[str]:
+        return frozenset(k for k, v in self.stages.items() if v.status is not StageStatus.PENDING)
+
+    def apply(self, e: Entry) -> ReleaseState:
+        """Fold one entry in (entries of other releases are ignored)."""
+        if e.release_id != self.release_id:
+            return self
+        _APPLY.get(e.kind, _ignore)(self, e)
+        self.last_seq = max(self.last_seq, e.seq)
+        return self
+
+
+def fold(release_id: str, environment: str, entries: Iterable[Entry]) -> ReleaseState:
+    state = ReleaseState(release_id=release_id, environment=environment)
+    for e in entries:
+        state.apply(e)
+    return state
+
+
+# -- one reducer per kind --------------------------------------------------------
+
+
+def _ignore(s: ReleaseState, e: Entry) -> None:
+    return None
+
+
+def _opened(s: ReleaseState, e: Entry) -> None:
+    if s.target is None:
+        t = e.payload.get("target", {})
+        s.target = Target(ref=t.get("ref", ""), sha=t.get("sha", ""))
+        s.opened_at = e.at
+
+
+def _evidence(s: ReleaseState, e: Entry) -> None:
+    for d in e.payload.get("evidence", []):
+        try:
+            ev = Evidence.from_json(d)
+        except (KeyError, ValueError):
+            continue  # an entry written by a newer cockpit: skip what we cannot read
+        s.evidence[ev.check_id] = ev
+
+
+def _ticked(s: ReleaseState, e: Entry) -> None:
+    cid = e.payload.get("check_id", "")
+    s.ticks[cid] = Tick(check_id=cid, by=e.actor.name, note=e.payload.get("note", ""), at=e.at)
+
+
+def _signoff(s: ReleaseState, e: Entry) -> None:
+    p = e.payload
+    s.signoff = SignOff(release_owner=p.get("release_owner", ""), rollback_owner=p.get("rollback_owner", ""),
+                        rollback_ref=p.get("rollback_ref", ""), rollback_sha=p.get("rollback_sha", ""),
+                        problems=tuple(p.get("problems", ())))
+    s.signoff_by = e.actor.name
+
+
+def _go(s: ReleaseState, e: Entry) -> None:
+    s.decision = Decision(go=True, by=e.actor.name, at=e.at, note=e.payload.get("note", ""))
+
+
+def _nogo(s: ReleaseState, e: Entry) -> None:
+    s.decision = Decision(go=False, by=e.actor.name, at=e.at, reasons=tuple(e.payload.get("reasons", ())),
+                          note=e.payload.get("reason", ""))
+
+
+def _snapshot(s: ReleaseState, e: Entry) -> None:
+    s.flag_snapshot = dict(e.payload.get("flags", {}))
+
+
+def _flipped(s: ReleaseState, e: Entry) -> None:
+    p = e.payload
+    s.flips.append(FlagFlip(flag=p.get("flag", ""), before=p.get("before"), after=p.get("after"),
+                            requested=p.get("requested"), ok=bool(p.get("ok", False)), by=e.actor.name,
+                            at=e.at, stage=p.get("stage"), error=p.get("error", "") or ""))
+
+
+def _stage_started(s: ReleaseState, e: Entry) -> None:
+    st = s.stage(e.payload.get("stage", ""))
+    st.status, st.started_at = StageStatus.STARTED, e.at
+
+
+def _stage_stable(s: ReleaseState, e: Entry) -> None:
+    st = s.stage(e.payload.get("stage", ""))
+    st.status, st.stable_at = StageStatus.STABLE, e.at
+
+
+def _stage_killed(s: ReleaseState, e: Entry) -> None:
+    s.stage(e.payload.get("stage", "")).status = StageStatus.KILLED
+
+
+def _tag(s: ReleaseState, e: Entry) -> None:
+    s.tags.append(e.payload.get("tag", ""))
+
+
+def _rb_started(s: ReleaseState, e: Entry) -> None:
+    # A second rollback.started after a finished one starts a new attempt; after an unfinished one it resumes.
+    if s.rollback is None or s.rollback.outcome is not None:
+        s.rollback = RollbackState(started_at=e.at, by=e.actor.name, scope=e.payload.get("scope", "all"))
+
+
+def _rb_step(s: ReleaseState, e: Entry) -> None:
+    if s.rollback is not None:
+        s.rollback.steps[e.payload.get("step", "")] = dict(e.payload)
+
+
+def _rb_finished(s: ReleaseState, e: Entry) -> None:
+    if s.rollback is not None:
+        s.rollback.finished_at = e.at
+        s.rollback.outcome = e.payload.get("outcome", "done")
+
+
+def _done(s: ReleaseState, e: Entry) -> None:
+    s.done = True
+
+
+def _note(s: ReleaseState, e: Entry) -> None:
+    s.notes.append(e.payload.get("text", ""))
+
+
+_APPLY = {
+    kinds.SESSION_OPENED: _opened,
+    kinds.EVIDENCE_TAKEN: _evidence,
+    kinds.ITEM_TICKED: _ticked,
+    kinds.SIGNOFF_RECORDED: _signoff,
+    kinds.DECISION_GO: _go,
+    kinds.DECISION_NOGO: _nogo,
+    kinds.FLAGS_SNAPSHOT: _snapshot,
+    kinds.FLAG_FLIPPED: _flipped,
+    kinds.STAGE_STARTED: _stage_started,
+    kinds.STAGE_STABLE: _stage_stable,
+    kinds.STAGE_KILLED: _stage_killed,
+    kinds.TAG_CREATED: _tag,
+    kinds.ROLLBACK_STARTED: _rb_started,
+    kinds.ROLLBACK_STEP: _rb_step,
+    kinds.ROLLBACK_FINISHED: _rb_finished,
+    kinds.RELEASE_DONE: _done,
+    kinds.NOTE: _note,
+}
