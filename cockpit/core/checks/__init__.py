@@ -1,0 +1,118 @@
+"""Taking evidence: one module per kind (http, smoke, git, command, file, manual).
+
+`take` never raises: whatever goes wrong becomes Evidence with a clear detail, so a cutover
+screen never shows a traceback. `take_all` takes every check at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from cockpit.core.checks.context import CheckContext, Target
+from cockpit.core.checks.result import Found, one_line, redact_url
+from cockpit.core.evidence import Evidence, Status, cap_excerpt, utcnow
+
+if TYPE_CHECKING:
+    from cockpit.config import CheckConfig
+
+__all__ = ["CheckContext", "Target", "take", "take_all"]
+
+log = logging.getLogger(__name__)
+
+# Kinds that enforce check.timeout themselves (to report what they saw and clean up) get a
+# little grace before the backstop below cuts them off.
+_SELF_TIMED = {"http", "smoke", "command"}
+_GRACE_S = 1.0
+
+
+def _runner(kind: str) -> Callable[..., object]:
+    # Imported on first use: keeps `import cockpit.core.checks` cheap and free of cycles.
+    return importlib.import_module(f"cockpit.core.checks.{kind}").run  # type: ignore[no-any-return]
+
+
+async def take(check: CheckConfig, ctx: CheckContext) -> Evidence:
+    """Take one check's evidence. Never raises (cancellation apart): failures are evidence too."""
+    start = time.perf_counter()
+    timeout_s = check.timeout.total_seconds()
+    try:
+        async with asyncio.timeout(timeout_s + (_GRACE_S if check.kind in _SELF_TIMED else 0)):
+            found = await _runner(check.kind)(check, ctx)  # type: ignore[misc]
+        assert isinstance(found, Found)
+    except TimeoutError:
+        found = Found(Status.FAIL, f"timed out after {timeout_s:g}s")
+    except Exception as e:  # noqa: BLE001 - the point of take(): no exception escapes
+        found = Found(Status.ERROR, _explain(e))
+        if not _expected(e):
+            log.warning("check %s raised", check.id, exc_info=True)
+    duration_ms = (time.perf_counter() - start) * 1000
+    return Evidence(
+        check_id=check.id,
+        kind=check.kind,
+        status=found.status,
+        detail=found.detail,
+        excerpt=cap_excerpt(found.excerpt),
+        duration_ms=duration_ms,
+        taken_at=found.taken_at or utcnow(),
+        blocking=check.blocking,
+        data=found.data,
+    )
+
+
+async def take_all(
+    checks: Iterable[CheckConfig],
+    ctx: CheckContext,
+    on_result: Callable[[Evidence], None] | None = None,
+) -> list[Evidence]:
+    """Take all checks concurrently; `on_result` sees each as it lands; results in `checks` order."""
+    checks = list(checks)
+    owned = None
+    if ctx.http is None and any(_uses_http(c) for c in checks):
+        from cockpit.core.checks.fetch import new_client
+
+        owned = new_client()
+        ctx = replace(ctx, http=owned)
+
+    async def one(check: CheckConfig) -> Evidence:
+        evidence = await take(check, ctx)
+        if on_result is not None:
+            try:
+                on_result(evidence)
+            except Exception:  # noqa: BLE001 - a broken progress line must not lose evidence
+                log.warning("on_result callback failed for %s", check.id, exc_info=True)
+        return evidence
+
+    try:
+        return list(await asyncio.gather(*(one(c) for c in checks)))
+    finally:
+        if owned is not None:
+            await owned.aclose()
+
+
+def _uses_http(check: CheckConfig) -> bool:
+    if check.kind == "http":
+        return True
+    return check.kind == "smoke" and check.source.lower().startswith(("http://", "https://"))  # type: ignore[union-attr]
+
+
+def _expected(e: Exception) -> bool:
+    from cockpit.core.secrets import MissingSecret
+    from cockpit.placeholders import PlaceholderError
+
+    return isinstance(e, (PlaceholderError, MissingSecret))
+
+
+def _explain(e: Exception) -> str:
+    from cockpit.core.secrets import MissingSecret
+    from cockpit.placeholders import PlaceholderError
+
+    if isinstance(e, PlaceholderError):
+        return f"cannot fill in the check: {one_line(e)}"
+    if isinstance(e, MissingSecret):
+        return one_line(e)
+    return f"the check could not run: {type(e).__name__}: {one_line(redact_url(str(e)))}"

@@ -1,0 +1,83 @@
+"""Comparing a found value with an expected one, as people write them in runbooks.
+
+Strings compare case-insensitively ("PASS" == "pass"), booleans match their spellings
+("true", "yes", "1" / "false", "no", "0"), numbers compare numerically ("200" == 200).
+A boolean never equals a number (Python's True == 1 is not what a runbook means).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _as_bool(v: Any) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    return None
+
+
+def _as_number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def matches(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        a, e = _as_bool(actual), _as_bool(expected)
+        return a is not None and a == e
+    if isinstance(expected, (int, float)) or isinstance(actual, (int, float)):
+        a, e = _as_number(actual), _as_number(expected)
+        return a is not None and a == e
+    if isinstance(expected, str) and isinstance(actual, str):
+        return actual.strip().casefold() == expected.strip().casefold()
+    return actual == expected  # lists, objects, null: exact
+
+
+def show(v: Any) -> str:
+    """A value as it would be written in JSON (so "true" and true look different)."""
+    try:
+        return json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(v)
+
+
+_MISSING = object()
+
+
+def dotted(doc: Any, path: str) -> Any:
+    """Follow a dotted path ("db.ok", "checks.0.status") into parsed JSON; raise KeyError(path)."""
+    node = doc
+    if path in ("", "."):
+        return node
+    if isinstance(node, dict) and path in node:  # a key that itself holds dots ("db.ok": true)
+        return node[path]
+    for part in path.split("."):
+        if isinstance(node, dict):
+            nxt = node.get(part, _MISSING)
+        elif isinstance(node, list) and part.lstrip("-").isdigit():
+            i = int(part)
+            nxt = node[i] if -len(node) <= i < len(node) else _MISSING
+        else:
+            nxt = _MISSING
+        if nxt is _MISSING:
+            raise KeyError(path)
+        node = nxt
+    return node
