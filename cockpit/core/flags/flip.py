@@ -1,0 +1,309 @@
+"""Flips that can be trusted: read before, set, read back after; retried; logged.
+
+Every flip appends one `flag.flipped` entry, whatever its outcome:
+    {flag, before, after, requested, backend, reason, break_glass, ok, error, attempts, stage}
+`before`/`after` are the states read from the flag service (null when they could not be read);
+`ok` means the read-back shows the requested state. A failed flip's `error` says which state the
+flag is in now, or that it is unknown.
+
+The kill switch and the snapshot restore run one flip per flag, all at once: turning 20 flags off
+takes about as long as turning one off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from cockpit.core.flags.base import FlagBackend, FlagError, FlagNotFound
+from cockpit.core.log.base import ReleaseLog
+from cockpit.core.log.entry import Actor, Entry, NewEntry
+from cockpit.core.secrets import redact, redact_obj
+
+FLAG_FLIPPED = "flag.flipped"
+FLAGS_SNAPSHOT = "flags.snapshot"  # {flags: {name: bool | null}}, taken at GO; `diff` compares against it
+
+
+@dataclass(frozen=True)
+class FlipResult:
+    flag: str
+    requested: bool
+    before: bool | None
+    after: bool | None
+    ok: bool
+    error: str | None = None
+    note: str | None = None
+    attempts: int = 0
+    break_glass: bool = False
+    backend: str = ""
+    logged: bool = False
+    log_error: str | None = None
+    entry_seq: int | None = None
+
+    @property
+    def state_text(self) -> str:
+        return _on_off(self.after)
+
+    def summary(self) -> str:
+        want = _on_off(self.requested)
+        if self.ok:
+            changed = "" if self.before != self.after else " (already was)"
+            note = f" — note: {self.note}" if self.note else ""
+            return f"{self.flag}: {_on_off(self.before)} → {self.state_text}{changed}{note}"
+        return f"{self.flag}: FAILED to turn {want}; it is {self.state_text} — {self.error}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KillSwitchResult:
+    """The outcome of a batch of flips (kill switch, snapshot restore), one result per flag, in order."""
+
+    results: list[FlipResult] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[FlipResult]:
+        return [r for r in self.results if not r.ok]
+
+    def summary(self) -> str:
+        if not self.results:
+            return "no flags to flip"
+        head = (f"all {len(self.results)} flags flipped" if self.ok
+                else f"{len(self.failed)} of {len(self.results)} flips FAILED")
+        return "\n".join([f"{head} in {self.elapsed_s:.2f}s", *(f"  {r.summary()}" for r in self.results)])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "elapsed_s": round(self.elapsed_s, 3), "flips": [r.to_json() for r in self.results]}
+
+
+def _on_off(v: bool | None) -> str:
+    return "unknown" if v is None else ("ON" if v else "OFF")
+
+
+async def _retrying(call, *, retries: int, backoff: float):  # type: ignore[no-untyped-def]
+    """Await call() until it succeeds or fails for good; retry FlagError(retryable) with exponential backoff.
+
+    Returns (value, attempts). Non-retryable errors (auth, not found, protected) are raised at once.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await call(), attempt
+        except FlagError as e:
+            e.attempts = attempt  # type: ignore[attr-defined]
+            if not e.retryable or attempt > retries:
+                raise
+        await asyncio.sleep(backoff * (2 ** (attempt - 1)))
+
+
+async def flip(backend: FlagBackend, flag: str, enabled: bool, *, reason: str, actor: Actor,
+               log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
+               retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> FlipResult:
+    """Turn one flag on/off and prove it by reading it back; never raises for failures (the result says)."""
+    ctx = _Ctx(backend, flag, enabled, reason, actor, log, release_id, environment, break_glass, stage)
+    # Reads get one retry at most: a read is evidence, the set is the action.
+    read_retries = min(retries, 1)
+    try:
+        ctx.before = await _read(backend, flag, read_retries, backoff)
+    except FlagNotFound as e:
+        ctx.error, ctx.missing = redact(str(e)), True
+        return await ctx.finish()
+    except Exception:
+        pass  # the flip matters more than knowing the state before; `before` stays unknown
+
+    # One key for every retry of this flip: the flag API applies it once however often it arrives.
+    key = str(uuid.uuid4())
+    set_error: str | None = None
+    try:
+        _, ctx.attempts = await _retrying(
+            lambda: backend.set(flag, enabled, reason=reason, actor=actor.name, idempotency_key=key),
+            retries=retries, backoff=backoff)
+    except FlagError as e:
+        ctx.attempts = getattr(e, "attempts", 1)
+        set_error = redact(str(e))
+    except Exception as e:  # a bug or an unexpected library error must still be logged as a failed flip
+        ctx.attempts = max(ctx.attempts, 1)
+        set_error = redact(f"{type(e).__name__}: {e}")
+
+    read_error: str | None = None
+    try:
+        ctx.after = await _read(backend, flag, read_retries, backoff)
+    except Exception as e:
+        read_error = redact(str(e) if isinstance(e, FlagError) else f"{type(e).__name__}: {e}")
+
+    if ctx.after == enabled:
+        if set_error:  # e.g. the answer timed out but the change was applied: the read-back is what counts
+            ctx.note = f"the set request reported an error ({set_error}) but the flag reads back {_on_off(enabled)}"
+    elif set_error:
+        ctx.error = set_error
+    elif read_error:
+        ctx.error = f"the flip was accepted but reading the flag back failed: {read_error}"
+    else:
+        ctx.error = f"the flag service accepted the flip but the flag reads back {_on_off(ctx.after)}"
+    return await ctx.finish()
+
+
+async def _read(backend: FlagBackend, flag: str, retries: int, backoff: float) -> bool:
+    return (await _retrying(lambda: backend.get(flag), retries=retries, backoff=backoff))[0].enabled
+
+
+@dataclass
+class _Ctx:
+    """One flip's facts as they are learnt; `finish` turns them into the result and the log entry."""
+
+    backend: FlagBackend
+    flag: str
+    enabled: bool
+    reason: str
+    actor: Actor
+    log: ReleaseLog | None
+    release_id: str
+    environment: str
+    break_glass: bool
+    stage: str | None
+    before: bool | None = None
+    after: bool | None = None
+    error: str | None = None
+    note: str | None = None
+    attempts: int = 0
+    missing: bool = False
+
+    async def finish(self) -> FlipResult:
+        ok = self.error is None and self.after == self.enabled
+        error = self.error
+        if not ok:
+            state = ("the flag does not exist there" if self.missing else f"flag is {_on_off(self.after)}"
+                     f"{' (could not read it back)' if self.after is None else ''}")
+            error = f"{error or 'not flipped'} [{state}]"
+        result = FlipResult(flag=self.flag, requested=self.enabled, before=self.before, after=self.after, ok=ok,
+                            error=error, note=self.note, attempts=self.attempts, break_glass=self.break_glass,
+                            backend=getattr(self.backend, "name", "?"))
+        if self.log is None:
+            return result
+        payload: dict[str, Any] = {
+            "flag": self.flag, "before": self.before, "after": self.after, "requested": self.enabled,
+            "backend": result.backend, "reason": self.reason, "break_glass": self.break_glass, "ok": ok,
+            "error": error, "attempts": self.attempts,
+        }
+        if self.note:
+            payload["note"] = self.note
+        if self.stage is not None:
+            payload["stage"] = self.stage
+        try:
+            entry = await append(self.log, NewEntry(release_id=self.release_id, environment=self.environment,
+                                                    kind=FLAG_FLIPPED, payload=payload, actor=self.actor))
+        except Exception as e:  # the flip happened; say the log did not get it rather than hide the outcome
+            return replace(result, logged=False, log_error=redact(f"{type(e).__name__}: {e}"))
+        return replace(result, logged=True, entry_seq=entry.seq)
+
+
+async def append(log: ReleaseLog, entry: NewEntry) -> Entry:
+    """Append in a thread (a shared store may be slow); the payload is scrubbed of secrets first."""
+    clean = NewEntry(release_id=entry.release_id, environment=entry.environment, kind=entry.kind,
+                     payload=redact_obj(entry.payload), actor=entry.actor, at=entry.at)
+    return await asyncio.to_thread(log.append, clean)
+
+
+# -- many flags at once ------------------------------------------------------------------
+
+
+def _unique(flags: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(flags))
+
+
+async def flip_many(backend: FlagBackend, wanted: Mapping[str, bool], **kw: Any) -> KillSwitchResult:
+    """One flip per flag, all started at once; the result lists every flag's exact outcome."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    names = list(wanted)
+    results = await asyncio.gather(*(flip(backend, f, wanted[f], **kw) for f in names), return_exceptions=True)
+    out: list[FlipResult] = []
+    for name, r in zip(names, results, strict=True):
+        if isinstance(r, BaseException):
+            if isinstance(r, asyncio.CancelledError):
+                raise r
+            out.append(FlipResult(flag=name, requested=wanted[name], before=None, after=None, ok=False,
+                                  error=redact(f"{type(r).__name__}: {r} [flag is unknown]"),
+                                  backend=getattr(backend, "name", "?")))
+        else:
+            out.append(r)
+    return KillSwitchResult(results=out, elapsed_s=loop.time() - t0)
+
+
+async def kill_switch(backend: FlagBackend, flags: Iterable[str], *, reason: str, actor: Actor,
+                      log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
+                      retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> KillSwitchResult:
+    """Turn every flag off, concurrently (seed 001's emergency rollback: all OFF in under 2 minutes)."""
+    return await flip_many(backend, {f: False for f in _unique(flags)}, reason=reason, actor=actor, log=log,
+                           release_id=release_id, environment=environment, break_glass=break_glass,
+                           retries=retries, backoff=backoff, stage=stage)
+
+
+# -- snapshot, diff, restore ---------------------------------------------------------------
+
+
+async def snapshot(backend: FlagBackend, flags: Iterable[str], *, retries: int = 1,
+                   backoff: float = 0.2) -> dict[str, bool | None]:
+    """Every flag's state now, read concurrently; None where it could not be read."""
+    names = _unique(flags)
+
+    async def one(name: str) -> bool | None:
+        try:
+            return (await _retrying(lambda: backend.get(name), retries=retries, backoff=backoff))[0].enabled
+        except FlagError:
+            return None
+
+    values = await asyncio.gather(*(one(n) for n in names))
+    return dict(zip(names, values, strict=True))
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    flag: str
+    was: bool | None
+    now: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        return f"{self.flag}: {_on_off(self.was)} at GO → {_on_off(self.now)} now"
+
+
+def diff(snapshot: Mapping[str, bool | None], current: Mapping[str, bool | None]) -> list[FlagChange]:
+    """Flags whose state differs (unknown on either side counts as a difference), in snapshot order then new."""
+    names = list(snapshot) + [n for n in current if n not in snapshot]
+    return [FlagChange(n, snapshot.get(n), current.get(n)) for n in names
+            if snapshot.get(n) != current.get(n) or snapshot.get(n) is None]
+
+
+async def restore_snapshot(backend: FlagBackend, snap: Mapping[str, bool | None], *, reason: str, actor: Actor,
+                           log: ReleaseLog | None, release_id: str, environment: str,
+                           break_glass: bool = False, retries: int = 3, backoff: float = 0.5,
+                           stage: str | None = None) -> KillSwitchResult:
+    """Flip back every flag whose state differs from the snapshot, concurrently.
+
+    Flags the snapshot could not read (None) are left alone: there is no state to restore them to.
+    Flags whose current state cannot be read are flipped anyway (setting is idempotent).
+    """
+    known = {f: v for f, v in snap.items() if v is not None}
+    current = await snapshot(backend, known)
+    wanted = {f: v for f, v in known.items() if current.get(f) != v}
+    return await flip_many(backend, wanted, reason=reason, actor=actor, log=log, release_id=release_id,
+                           environment=environment, break_glass=break_glass, retries=retries, backoff=backoff,
+                           stage=stage)
+
+
+def snapshot_payload(snap: Mapping[str, bool | None]) -> dict[str, Any]:
+    """The payload of a `flags.snapshot` entry (the lead's release fold reads `flags`)."""
+    return {"flags": dict(snap)}

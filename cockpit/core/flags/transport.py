@@ -1,0 +1,101 @@
+"""HTTP plumbing shared by the http and unleash backends: bounded reads, errors mapped to FlagError.
+
+Remote text is untrusted: it is cut short, stripped of control characters (no terminal escape
+sequences) and scrubbed of secrets before it can reach a message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cockpit.core.flags.base import FlagError, FlagUnavailable
+from cockpit.core.secrets import redact
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_BODY = 1_000_000
+"""A flag answer is a few hundred bytes; anything this large is not a flag API talking."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """Remote text made safe to show: one line, no control characters, short, no secrets."""
+    text = _CONTROL.sub("?", redact(text)).replace("\n", " ").strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+
+    def json(self, flag: str | None, what: str) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            raise FlagError(flag, f"{what}: the flag API answered HTTP {self.status} with a body that is "
+                                  f"not JSON: {excerpt(self.text)!r}", status=self.status) from None
+
+    def message(self) -> str:
+        """The server's own words, when it sent some: Unleash's {"message"}, the demo's {"error"}."""
+        try:
+            body = json.loads(self.text)
+        except ValueError:
+            return excerpt(self.text)
+        if isinstance(body, dict):
+            for key in ("message", "error", "detail"):
+                if isinstance(body.get(key), str):
+                    return excerpt(body[key])
+            details = body.get("details")
+            if isinstance(details, list) and details and isinstance(details[0], dict):
+                return excerpt(str(details[0].get("message", "")))
+        return excerpt(self.text)
+
+
+def make_client(timeout: float) -> httpx.AsyncClient:
+    import httpx  # lazy: not needed for the first paint
+
+    # Redirects are not followed: a flag API that redirects a PUT is misconfigured, and following
+    # would resend the token to wherever it points.
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, *, flag: str | None, what: str,
+               headers: dict[str, str], body: Any = None, max_bytes: int = MAX_BODY) -> Answer:
+    """One request; transport failures and 5xx become FlagUnavailable (retryable), huge bodies FlagError."""
+    import httpx
+
+    try:
+        async with client.stream(method, url, headers=headers, json=body) as r:
+            declared = r.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FlagError(flag, f"{what}: the flag API answered with {int(declared)} bytes "
+                                      f"(more than {max_bytes}); not a flag answer", status=r.status_code)
+            data = bytearray()
+            async for chunk in r.aiter_bytes():
+                data += chunk
+                if len(data) > max_bytes:
+                    raise FlagError(flag, f"{what}: the flag API's answer exceeds {max_bytes} bytes; "
+                                          "not a flag answer", status=r.status_code)
+            text = data.decode("utf-8", errors="replace")
+            answer = Answer(r.status_code, text)
+    except httpx.TimeoutException:
+        raise FlagUnavailable(flag, f"{what}: the flag API did not answer in time", retryable=True) from None
+    except httpx.TransportError as e:
+        raise FlagUnavailable(flag, f"{what}: cannot reach the flag API ({type(e).__name__}: "
+                                    f"{excerpt(str(e))})", retryable=True) from None
+    if answer.status >= 500:
+        raise FlagUnavailable(flag, f"{what}: the flag API failed with HTTP {answer.status}: {answer.message()}",
+                              status=answer.status, retryable=True)
+    return answer
+
+
+def expect_bool(value: Any, flag: str | None, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise FlagError(flag, f"{what}: the flag API's answer has no boolean 'enabled' (got {excerpt(repr(value))})")
+    return value
