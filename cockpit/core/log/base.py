@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cockpit.core.log.entry import Entry, NewEntry
 
@@ -43,8 +43,9 @@ class AppendRefused(Exception):
     """A guarded append whose guard said no (e.g. the environment is locked by someone else)."""
 
 
-Guard = Callable[[list[Entry]], None]
-"""Called inside the serialised append with the environment's recent lock entries; raises AppendRefused."""
+Guard = Callable[[list[Entry]], "dict[str, Any] | None"]
+"""Called inside the serialised append with the environment's recent lock entries (oldest first);
+raises AppendRefused, or returns fields to add to the entry's payload (e.g. whose lock is broken)."""
 
 
 class ReleaseLog(Protocol):

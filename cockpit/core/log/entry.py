@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import subprocess
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -80,6 +81,8 @@ class NewEntry:
     payload: dict[str, Any]
     actor: Actor
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
+    """Identity for idempotent appends: a store keeps one entry per uid (not hashed; spool replay dedup)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"at": format_at(self.at), "release_id": self.release_id, "environment": self.environment,
@@ -88,7 +91,8 @@ class NewEntry:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NewEntry:
         return cls(release_id=d["release_id"], environment=d["environment"], kind=d["kind"],
-                   payload=d["payload"], actor=Actor.from_json(d["actor"]), at=parse_at(d["at"]))
+                   payload=d["payload"], actor=Actor.from_json(d["actor"]), at=parse_at(d["at"]),
+                   **({"uid": d["uid"]} if d.get("uid") else {}))
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ class Entry:
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    uid: str = field(default="", compare=False)
+    """The NewEntry's uid (not hashed; see NewEntry.uid)."""
 
     def hashed_fields(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": format_at(self.at), "release_id": self.release_id,
@@ -137,4 +143,5 @@ def seal(new: NewEntry, seq: int, prev_hash: str) -> Entry:
     fields = {"seq": seq, "at": format_at(at), "release_id": new.release_id, "environment": new.environment,
               "actor": new.actor.to_json(), "kind": new.kind, "payload": payload}
     return Entry(seq=seq, at=at, release_id=new.release_id, environment=new.environment, actor=new.actor,
-                 kind=new.kind, payload=payload, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))
+                 kind=new.kind, payload=payload, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields),
+                 uid=new.uid)

@@ -1,0 +1,138 @@
+"""Exports of the release log, streamed from entries() (a log of millions never sits in memory).
+
+- TSV: seed 003's `.deploy/release-log.tsv` — one line per entry with the columns its gate record
+  asks for (target sha, rollback ref, decision), plus seq and hash so a line can be traced.
+- Markdown: a `RELEASE_LOG.md` — one section per release, one line per entry.
+- JSON Lines: Entry.to_json() per line, hashes included (re-verifiable elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from cockpit.core.log.base import LogFilter, ReleaseLog
+from cockpit.core.log.entry import Entry, format_at
+from cockpit.textsafe import printable
+
+FORMATS = ("tsv", "md", "jsonl")
+
+TSV_COLUMNS = ["timestamp_utc", "release", "environment", "actor", "event", "target_sha", "rollback_ref",
+               "decision", "detail", "seq", "hash"]
+
+
+def target_sha(p: dict[str, Any]) -> str:
+    t = p.get("target")
+    if isinstance(t, dict) and t.get("sha"):
+        return str(t["sha"])
+    for key in ("target_sha", "sha"):
+        if p.get(key):
+            return str(p[key])
+    return ""
+
+
+def decision(e: Entry) -> str:
+    if e.kind == "decision.go":
+        return "GO"
+    if e.kind == "decision.nogo":
+        return "NO-GO"
+    d = e.payload.get("decision")
+    return str(d).upper() if isinstance(d, str) else ""
+
+
+_SHOWN = ("text", "reason", "note", "flag", "outcome", "step", "check_id", "stage", "ref", "release_owner",
+          "rollback_owner")
+
+
+def detail(e: Entry) -> str:
+    """A one-line human summary of the payload; the whole payload is in the JSON Lines export."""
+    p = e.payload
+    parts = []
+    for key in _SHOWN:
+        v = p.get(key)
+        if v not in (None, "", [], {}):
+            parts.append(f"{key}={v}" if key not in ("text", "reason", "note") else str(v))
+    if e.kind == "flag.flipped" and "after" in p:
+        parts.append(f"{p.get('before')}→{p.get('after')}")
+    if e.kind == "evidence.taken" and isinstance(p.get("evidence"), list):
+        parts.append(", ".join(f"{x.get('check_id', x.get('id', '?'))}:{x.get('status', '?')}"
+                               for x in p["evidence"] if isinstance(x, dict)))
+    if e.kind.startswith("lock.") and p.get("forced"):
+        parts.append("FORCED")
+    return "; ".join(parts)
+
+
+_TSV_BAD = re.compile(r"[\t\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _tsv(v: Any) -> str:
+    return _TSV_BAD.sub(" ", str(v))
+
+
+def tsv_row(e: Entry) -> list[str]:
+    p = e.payload
+    return [format_at(e.at), e.release_id, e.environment, e.actor.name, e.kind, target_sha(p),
+            str(p.get("rollback_ref") or p.get("rollback_sha") or ""), decision(e), detail(e), str(e.seq), e.hash]
+
+
+def write_tsv(entries: Iterator[Entry], out: TextIO) -> int:
+    out.write("\t".join(TSV_COLUMNS) + "\n")
+    n = 0
+    for e in entries:
+        out.write("\t".join(_tsv(v) for v in tsv_row(e)) + "\n")
+        n += 1
+    return n
+
+
+def write_jsonl(entries: Iterator[Entry], out: TextIO) -> int:
+    n = 0
+    for e in entries:
+        out.write(json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        n += 1
+    return n
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_escape(text: str) -> str:
+    """Remote text stays text: no links, HTML, emphasis or table breaks sneak into the document."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(str(text), one_line=True))
+
+
+def write_markdown(log: ReleaseLog, out: TextIO, flt: LogFilter = LogFilter(), title: str = "Release log") -> int:
+    """One section per release (in order of first appearance), one line per entry. Two streaming
+    passes: release ids first (few), then each release's entries."""
+    releases: dict[str, None] = {}
+    for e in log.entries(flt):
+        releases.setdefault(e.release_id, None)
+    out.write(f"# {md_escape(title)}\n")
+    n = 0
+    for rid in releases:
+        out.write(f"\n## {md_escape(rid) or '(no release)'}\n\n")
+        sub = LogFilter(release_id=rid, environment=flt.environment, actor=flt.actor, kind=flt.kind,
+                        since=flt.since, until=flt.until, text=flt.text)
+        for e in log.entries(sub):
+            line = (f"- `{format_at(e.at)}` **{md_escape(e.kind)}** {md_escape(e.environment)} — "
+                    f"{md_escape(e.actor.name)}")
+            sha = printable(target_sha(e.payload), one_line=True).replace("`", "'")[:40]
+            extra = [x for x in (sha and f"target `{sha}`",
+                                 decision(e), md_escape(detail(e))) if x]
+            if extra:
+                line += ": " + "; ".join(extra)
+            out.write(line + f" (seq {e.seq}, `{e.hash[:12]}`)\n")
+            n += 1
+    return n
+
+
+def export(log: ReleaseLog, fmt: str, out: TextIO, flt: LogFilter = LogFilter(), *, title: str = "Release log") -> int:
+    """Write the log (narrowed by flt) in tsv | md | jsonl; return the number of entries written."""
+    if fmt == "tsv":
+        return write_tsv(log.entries(flt), out)
+    if fmt == "jsonl":
+        return write_jsonl(log.entries(flt), out)
+    if fmt == "md":
+        return write_markdown(log, out, flt, title)
+    raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -1,0 +1,132 @@
+"""Versioned schema of the release log, applied by the cockpit itself.
+
+Each store keeps `schema_migrations(version, name, applied_at)`; `pending()` lists what a
+database lacks, in order. Applying is idempotent and safe when several cockpits start at once
+(PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE). Never edit a released migration:
+add the next version.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Migration(NamedTuple):
+    version: int
+    name: str
+    sql: str
+
+
+# Advisory-lock keys (64-bit): one serialises migrations, one serialises appends.
+PG_MIGRATE_LOCK = 0x636F636B_7069_7401  # "cockpit" + 1
+PG_APPEND_LOCK = 0x636F636B_7069_7402
+
+PG_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+POSTGRES: list[Migration] = [
+    Migration(1, "log entries, append-only", r"""
+CREATE TABLE log_entries (
+    seq         bigint PRIMARY KEY CHECK (seq > 0),
+    at          timestamptz NOT NULL,
+    release_id  text COLLATE "C" NOT NULL,
+    environment text COLLATE "C" NOT NULL,
+    actor       jsonb NOT NULL,
+    kind        text COLLATE "C" NOT NULL,
+    payload     jsonb NOT NULL,
+    prev_hash   text NOT NULL,
+    hash        text NOT NULL,
+    entry_uid   text UNIQUE          -- NewEntry.uid: idempotent appends, spool replay without duplicates
+);
+-- Keyset paging under each filter: (filter column, seq).
+CREATE INDEX log_entries_release     ON log_entries (release_id, seq);
+CREATE INDEX log_entries_environment ON log_entries (environment, kind, seq);
+CREATE INDEX log_entries_kind        ON log_entries (kind, seq);
+CREATE INDEX log_entries_actor       ON log_entries ((actor->>'name'), seq);
+CREATE INDEX log_entries_at          ON log_entries (at);
+
+CREATE FUNCTION log_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the release log is append-only: % on log_entries is refused', TG_OP
+        USING HINT = 'entries are never changed or removed; append a correcting entry (e.g. a note) instead';
+END
+$$;
+CREATE TRIGGER log_entries_no_update_delete BEFORE UPDATE OR DELETE ON log_entries
+    FOR EACH ROW EXECUTE FUNCTION log_entries_append_only();
+CREATE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON log_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION log_entries_append_only();
+"""),
+    Migration(2, "notification outbox state", r"""
+-- Delivery state is operational, not history: outside the hash chain, and mutable.
+CREATE TABLE notify_cursors (
+    target      text PRIMARY KEY,    -- a digest of the webhook, never its URL (URLs are secrets)
+    through_seq bigint NOT NULL
+);
+CREATE TABLE notify_deliveries (
+    target          text NOT NULL,
+    seq             bigint NOT NULL,
+    status          text NOT NULL DEFAULT 'pending',   -- pending | delivered | failed
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL,
+    last_error      text NOT NULL DEFAULT '',
+    delivered_at    timestamptz,
+    PRIMARY KEY (target, seq)
+);
+CREATE INDEX notify_deliveries_due ON notify_deliveries (target, status, next_attempt_at);
+"""),
+]
+
+SQLITE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+)"""
+
+SQLITE: list[Migration] = [
+    Migration(1, "log entries, append-only", """
+CREATE TABLE log_entries (
+    seq         INTEGER PRIMARY KEY CHECK (seq > 0),
+    at          TEXT NOT NULL,       -- format_at(): fixed-width UTC, sorts as time
+    release_id  TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    actor       TEXT NOT NULL,       -- JSON
+    kind        TEXT NOT NULL,
+    payload     TEXT NOT NULL,       -- canonical JSON
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    entry_uid   TEXT UNIQUE
+);
+CREATE INDEX log_entries_release     ON log_entries (release_id, seq);
+CREATE INDEX log_entries_environment ON log_entries (environment, kind, seq);
+CREATE INDEX log_entries_kind        ON log_entries (kind, seq);
+CREATE INDEX log_entries_actor       ON log_entries (json_extract(actor, '$.name'), seq);
+CREATE INDEX log_entries_at          ON log_entries (at);
+
+CREATE TRIGGER log_entries_no_update BEFORE UPDATE ON log_entries
+BEGIN SELECT RAISE(ABORT, 'the release log is append-only: UPDATE on log_entries is refused'); END;
+CREATE TRIGGER log_entries_no_delete BEFORE DELETE ON log_entries
+BEGIN SELECT RAISE(ABORT, 'the release log is append-only: DELETE on log_entries is refused'); END;
+"""),
+    Migration(2, "notification outbox state", """
+CREATE TABLE notify_cursors (
+    target      TEXT PRIMARY KEY,
+    through_seq INTEGER NOT NULL
+);
+CREATE TABLE notify_deliveries (
+    target          TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT NOT NULL DEFAULT '',
+    delivered_at    TEXT,
+    PRIMARY KEY (target, seq)
+);
+CREATE INDEX notify_deliveries_due ON notify_deliveries (target, status, next_attempt_at);
+"""),
+]

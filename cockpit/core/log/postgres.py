@@ -1,0 +1,178 @@
+"""The shared release log in PostgreSQL (psycopg 3, imported lazily: the TUI's first paint does not wait on it).
+
+Appends take a transaction-scoped advisory lock, read the head, seal and insert: however many
+cockpits append at once, the chain is one line. The schema comes from migrations.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cockpit.core.log import migrations
+from cockpit.core.log.base import LogUnavailable
+from cockpit.core.log.chain import Row
+from cockpit.core.log.entry import Actor, Entry
+from cockpit.core.log.query import POSTGRES
+from cockpit.core.log.sqlstore import SqlStore, Tx
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Dead peers must surface as errors, not hangs: TCP keepalives and a user timeout on every connection.
+_CONNECT_OPTIONS = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                    "tcp_user_timeout": 15000, "application_name": "release-cockpit"}
+
+_AT_TEXT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class PostgresLog(SqlStore):
+    dialect = POSTGRES
+
+    def __init__(self, dsn: str, password: str | None = None, *, connect_timeout: int = 5,
+                 migrate: bool = True):
+        import psycopg  # noqa: F401  (fail here, clearly, if the driver is missing)
+        from psycopg.conninfo import conninfo_to_dict
+
+        self._dsn = dsn
+        self._password = password
+        self._connect_timeout = connect_timeout
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection | None = None
+        try:
+            info = conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as e:
+            raise ValueError(f"[log] dsn is not a valid PostgreSQL DSN: {_first_line(e)}") from None
+        self._where = (f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}"
+                       f"/{info.get('dbname', '')}")
+        with self._lock:
+            self._conn = self._connect()
+        if migrate:
+            self.migrate()
+
+    def describe(self) -> str:
+        return f"PostgreSQL {self._where}"
+
+    # -- connections ------------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection:
+        import psycopg
+
+        kwargs: dict[str, Any] = dict(_CONNECT_OPTIONS, autocommit=True, connect_timeout=self._connect_timeout)
+        if self._password is not None:
+            kwargs["password"] = self._password
+        try:
+            return psycopg.connect(self._dsn, **kwargs)
+        except psycopg.Error as e:
+            raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        import psycopg
+
+        with self._lock:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = None
+                self._conn = self._connect()
+            try:
+                yield self._conn
+            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+                # The connection is suspect now: the next call reconnects.
+                self._discard()
+                raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    @contextmanager
+    def _reading(self) -> Iterator[Tx]:
+        with self._connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _serialised(self) -> Iterator[Tx]:
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [migrations.PG_APPEND_LOCK])
+            yield cur
+
+    @contextmanager
+    def _serialised_outbox(self) -> Iterator[Tx]:
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply missing migrations in order; return the versions applied now."""
+        applied: list[int] = []
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [migrations.PG_MIGRATE_LOCK])
+            conn.execute(migrations.PG_SCHEMA_MIGRATIONS)
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+            for m in migrations.POSTGRES:
+                if m.version not in done:
+                    conn.execute(m.sql)
+                    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", [m.version, m.name])
+                    applied.append(m.version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self._reading() as cur:
+            cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+            return int(cur.fetchone()[0])
+
+    # -- rows -------------------------------------------------------------------------------------
+    def _entry(self, row: Sequence[Any]) -> Entry:
+        seq, at, release_id, environment, actor, kind, payload, prev_hash, hash_, uid = row
+        return Entry(seq=int(seq), at=at.astimezone(UTC), release_id=release_id, environment=environment,
+                     actor=Actor.from_json(actor), kind=kind, payload=payload, prev_hash=prev_hash,
+                     hash=hash_, uid=uid or "")
+
+    def _insert_params(self, e: Entry) -> list[Any]:
+        from psycopg.types.json import Jsonb
+
+        return [e.seq, e.at, e.release_id, e.environment, Jsonb(e.actor.to_json()), e.kind, Jsonb(e.payload),
+                e.prev_hash, e.hash, e.uid or None]
+
+    def _ts(self, at: datetime) -> Any:
+        return at
+
+    @contextmanager
+    def _verify_rows(self) -> Iterator[Iterator[Row]]:
+        # Its own connection (appends in other threads go on) and one COPY: a consistent snapshot
+        # streamed at wire speed, at and JSON already as text.
+        import psycopg
+
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur, cur.copy(
+                f"COPY (SELECT seq, {_AT_TEXT}, release_id, environment, actor::text, kind, payload::text, "
+                "prev_hash, hash FROM log_entries ORDER BY seq) TO STDOUT"
+            ) as copy:
+                copy.set_types(["int8", "text", "text", "text", "text", "text", "text", "text", "text"])
+                yield copy.rows()  # type: ignore[misc]
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
+        finally:
+            conn.close()
+
+
+def jsonb_text(value: Any) -> str:
+    """JSON text for COPY into a jsonb column (bulk loads in the benchmark)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
