@@ -1,0 +1,298 @@
+"""Carry out a RollbackPlan step by step; every step, whatever its outcome, is a `rollback.step` entry.
+
+The runner never decides to continue after a failure: the caller (the wizard, or the headless
+driver) asks the person — retry, skip with a reason, or abort — and calls the matching method.
+Elapsed time runs from the first `rollback.started` to the end of the last step; each step
+records it, so a resumed rollback reports the time of the whole incident, not of the last run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cockpit.core import kinds
+from cockpit.core.evidence import Evidence, Status
+from cockpit.core.log.entry import Entry
+from cockpit.core.rollback.deploy import DeployResult, run_command
+from cockpit.core.rollback.plan import FINISHED, FlagRestore, RollbackPlan
+from cockpit.core.secrets import redact
+
+if TYPE_CHECKING:
+    from cockpit.core.flags.base import FlagBackend
+    from cockpit.core.flags.flip import FlipResult
+    from cockpit.core.session import ReleaseSession
+
+OUTCOMES = ("done", "failed", "aborted")
+
+
+def _on_off(v: bool | None) -> str:
+    return "unknown" if v is None else ("ON" if v else "OFF")
+
+
+@dataclass(frozen=True)
+class FlagOutcome:
+    """One flag's exact outcome in the flags step."""
+
+    flag: str
+    to: bool
+    before: bool | None
+    after: bool | None
+    ok: bool
+    changed: bool
+    error: str | None = None
+    note: str | None = None
+
+    def text(self) -> str:
+        if not self.ok:
+            return f"✘ {self.flag}: FAILED to turn {_on_off(self.to)}; it is {_on_off(self.after)} now — {self.error}"
+        if not self.changed:
+            return f"✔ {self.flag}: already {_on_off(self.to)} (as at GO), left alone"
+        return f"✔ {self.flag}: {_on_off(self.before)} → {_on_off(self.after)}" + (f" — {self.note}" if self.note else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_flip(cls, r: FlipResult) -> FlagOutcome:
+        return cls(flag=r.flag, to=r.requested, before=r.before, after=r.after, ok=r.ok,
+                   changed=r.before != r.after, error=r.error, note=r.note)
+
+
+@dataclass
+class StepResult:
+    step: str
+    outcome: str
+    """done | failed | skipped"""
+    detail: str
+    lines: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    elapsed_s: float = 0.0
+    """Since the rollback started, at the end of this step."""
+    attempt: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in FINISHED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "outcome": self.outcome, "detail": self.detail, "attempt": self.attempt,
+                "duration_s": round(self.duration_s, 3), "elapsed_s": round(self.elapsed_s, 3), **self.data}
+
+
+class RollbackRunner:
+    def __init__(self, session: ReleaseSession, plan: RollbackPlan, *,
+                 backend_factory: Callable[[], FlagBackend] | None = None, flag_backoff: float = 0.5,
+                 lock_force: bool = False) -> None:
+        self.session = session
+        self.plan = plan
+        self._backend_factory = backend_factory
+        self.flag_backoff = flag_backoff
+        self.lock_force = lock_force
+        self.results: dict[str, StepResult] = {}
+        """The latest result of each step run (or skipped) by this runner."""
+        self.lock_note = ""
+        self._lock: Any = None
+
+    # -- state read from the fold ---------------------------------------------------------------
+    @property
+    def started_at(self) -> datetime | None:
+        rb = self.session.state.rollback
+        return rb.started_at if rb is not None and rb.outcome is None else None
+
+    @property
+    def finished_steps(self) -> dict[str, dict[str, Any]]:
+        rb = self.session.state.rollback
+        if rb is None or rb.outcome is not None:
+            return {}
+        return {k: v for k, v in rb.steps.items() if v.get("outcome") in FINISHED}
+
+    @property
+    def pending(self) -> list[str]:
+        done = self.finished_steps
+        return [s for s in self.plan.steps if s not in done]
+
+    @property
+    def finished(self) -> bool:
+        rb = self.session.state.rollback
+        return rb is not None and rb.outcome is not None and self.started_at is None
+
+    def elapsed_s(self, now: datetime | None = None) -> float:
+        start = self.started_at
+        if start is None:
+            return 0.0
+        return max(0.0, ((now or self.session.clock()) - start).total_seconds())
+
+    def last_step_elapsed_s(self) -> float:
+        """Elapsed time at the end of the last step (what `rollback.finished` records)."""
+        rb = self.session.state.rollback
+        vals = [float(p.get("elapsed_s", 0.0)) for p in (rb.steps.values() if rb else [])]
+        return max(vals, default=self.elapsed_s())
+
+    def _attempt(self, step: str) -> int:
+        rb = self.session.state.rollback
+        prev = rb.steps.get(step) if rb is not None and rb.outcome is None else None
+        return int(prev.get("attempt", 0)) + 1 if prev else 1
+
+    # -- begin / finish -----------------------------------------------------------------------------
+    async def begin(self) -> Entry:
+        """Record `rollback.started` (a resumed rollback records it again: the fold keeps the first start)."""
+        await self._take_lock()
+        p = self.plan
+        return await self.session.record(kinds.ROLLBACK_STARTED, {
+            "rollback_ref": p.rollback_ref, "rollback_sha": p.rollback_sha, "deploy_ref": p.deploy_ref,
+            "scope": p.scope, "resumed": self.started_at is not None,
+            "plan": {"steps": list(p.steps), "pending": self.pending,
+                     "flags": {f.flag: f.to for f in p.flags}, "deploy": p.deploy_command,
+                     "verify": list(p.verify), "problems": dict(p.problems), "warnings": list(p.warnings)},
+            **({"lock": self.lock_note} if self.lock_note else {}),
+        })
+
+    async def finish(self, outcome: str, note: str = "") -> Entry:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
+        rb = self.session.state.rollback
+        payload = {"outcome": outcome, "elapsed_s": round(self.last_step_elapsed_s(), 3), "note": note.strip(),
+                   "scope": self.plan.scope,
+                   "steps": {k: v.get("outcome") for k, v in (rb.steps.items() if rb else [])}}
+        try:
+            return await self.session.record(kinds.ROLLBACK_FINISHED, payload)
+        finally:
+            await self._release_lock()
+
+    # -- steps ------------------------------------------------------------------------------------
+    async def skip(self, step: str, reason: str) -> StepResult:
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("skipping a step needs a reason (it goes in the log)")
+        result = StepResult(step=step, outcome="skipped", detail=f"skipped: {reason}", data={"reason": reason},
+                            attempt=self._attempt(step))
+        return await self._record(result)
+
+    async def run_step(self, step: str, *, on_line: Callable[[str], None] | None = None,
+                       on_flag: Callable[[FlagOutcome], None] | None = None,
+                       on_evidence: Callable[[Evidence], None] | None = None) -> StepResult:
+        """Run one step and record its outcome; never raises for the step's own failures."""
+        if step not in self.plan.steps:
+            raise ValueError(f"step {step!r} is not in this plan ({', '.join(self.plan.steps)})")
+        attempt = self._attempt(step)
+        t0 = time.monotonic()
+        if step in self.plan.problems:
+            result = StepResult(step, "failed", self.plan.problems[step], attempt=attempt)
+        elif step == "flags":
+            result = await self._flags(on_flag)
+        elif step == "deploy":
+            result = await self._deploy(on_line)
+        else:
+            result = await self._verify(on_evidence)
+        result.attempt = attempt
+        result.duration_s = time.monotonic() - t0
+        return await self._record(result)
+
+    async def _record(self, result: StepResult) -> StepResult:
+        result.elapsed_s = self.elapsed_s()
+        await self.session.record(kinds.ROLLBACK_STEP, result.to_json())
+        self.results[result.step] = result
+        return result
+
+    # flags ------------------------------------------------------------------------------------
+    def _backend(self) -> FlagBackend:
+        if self._backend_factory is not None:
+            return self._backend_factory()
+        from cockpit.core.flags.factory import make_backend
+
+        return make_backend(self.session.runbook, self.session.environment)
+
+    async def _flags(self, on_flag: Callable[[FlagOutcome], None] | None) -> StepResult:
+        from cockpit.core.flags.base import FlagError
+        from cockpit.core.flags.flip import flip, snapshot
+        from cockpit.core.secrets import MissingSecret
+
+        plan, s = self.plan, self.session
+        if not plan.flags:
+            return StepResult("flags", "done", "no flag to restore")
+        try:
+            backend = self._backend()
+        except (FlagError, MissingSecret) as e:
+            return StepResult("flags", "failed", f"cannot reach the flag service: {redact(str(e))}")
+        cfg = s.runbook.flags
+        retries = cfg.retries if cfg is not None else 3
+        reason = f"rollback of {plan.release_id}" + (f" (stage {plan.stage})" if plan.stage else "")
+        try:
+            # Read all at once; flags already as at GO are left alone (and not logged as flips).
+            current = await snapshot(backend, [f.flag for f in plan.flags], backoff=self.flag_backoff / 2)
+
+            async def one(f: FlagRestore) -> FlagOutcome:
+                if current.get(f.flag) == f.to:
+                    out = FlagOutcome(f.flag, f.to, f.to, f.to, ok=True, changed=False)
+                else:
+                    r = await flip(backend, f.flag, f.to, reason=reason, actor=s.actor, log=s.log,
+                                   release_id=plan.release_id, environment=plan.environment,
+                                   retries=retries, backoff=self.flag_backoff, stage=f.stage)
+                    out = FlagOutcome.from_flip(r)
+                if on_flag is not None:
+                    on_flag(out)
+                return out
+
+            outcomes = list(await asyncio.gather(*(one(f) for f in plan.flags)))
+        finally:
+            await backend.aclose()
+        failed = [o for o in outcomes if not o.ok]
+        changed = sum(o.changed for o in outcomes if o.ok)
+        detail = (f"{len(failed)} of {len(outcomes)} flags FAILED: {', '.join(o.flag for o in failed)}" if failed
+                  else f"{len(outcomes)} flags as at GO ({changed} flipped back)")
+        return StepResult("flags", "failed" if failed else "done", detail, lines=[o.text() for o in outcomes],
+                          data={"flags": [o.to_json() for o in outcomes]})
+
+    # deploy -----------------------------------------------------------------------------------
+    async def _deploy(self, on_line: Callable[[str], None] | None) -> StepResult:
+        plan, s = self.plan, self.session
+        assert plan.deploy_command is not None
+        base = {"ref": plan.deploy_ref, "sha": plan.rollback_sha, "command": plan.deploy_command, "rollback": True}
+        await s.record(kinds.DEPLOY_STARTED, {**base, "cwd": str(plan.deploy_cwd), "timeout_s": plan.deploy_timeout_s})
+        if not plan.deploy_cwd.is_dir():
+            res = DeployResult(plan.deploy_command, None, 0.0, error=f"working directory {plan.deploy_cwd} does not exist")
+        else:
+            res = await run_command(plan.deploy_command, cwd=plan.deploy_cwd, timeout_s=plan.deploy_timeout_s,
+                                    on_line=on_line)
+        tail = res.tail[-10:]
+        await s.record(kinds.DEPLOY_FINISHED, {**base, "exit_code": res.exit_code, "ok": res.ok,
+                                               "timed_out": res.timed_out, "elapsed_s": round(res.elapsed_s, 3),
+                                               "error": res.error, "tail": tail})
+        detail = f"redeploy of {plan.deploy_ref}: {res.summary()}"
+        return StepResult("deploy", "done" if res.ok else "failed", detail, lines=list(res.tail),
+                          data={"ref": plan.deploy_ref, "exit_code": res.exit_code, "timed_out": res.timed_out,
+                                "deploy_s": round(res.elapsed_s, 3), "tail": tail})
+
+    # verify -----------------------------------------------------------------------------------
+    async def _verify(self, on_evidence: Callable[[Evidence], None] | None) -> StepResult:
+        ids = list(self.plan.verify)
+        if not ids:
+            return StepResult("verify", "done", "no [rollback] verify checks configured")
+        evidence = await self.session.take_evidence(ids, on_result=on_evidence)
+        bad = [e for e in evidence if e.status is not Status.PASS]
+        lines = [f"{'✔' if e.status is Status.PASS else '✘'} {e.check_id}: {e.status.value} — {e.detail}"
+                 for e in evidence]
+        detail = (f"{len(bad)} of {len(evidence)} checks not passing: {', '.join(e.check_id for e in bad)}" if bad
+                  else f"all {len(evidence)} checks pass")
+        return StepResult("verify", "failed" if bad else "done", detail, lines=lines,
+                          data={"evidence": {e.check_id: e.status.value for e in evidence}})
+
+    # lock -------------------------------------------------------------------------------------
+    async def _take_lock(self) -> None:
+        """Hold the environment's lock during the rollback (see lock.py); an incident overrides the owner's lock."""
+        from cockpit.core.rollback import locking
+
+        self._lock, self.lock_note = await locking.take(self.session, force=self.lock_force)
+
+    async def _release_lock(self) -> None:
+        from cockpit.core.rollback import locking
+
+        if self._lock is not None:
+            await locking.release(self.session, self._lock)
+            self._lock = None
