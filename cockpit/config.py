@@ -402,6 +402,8 @@ def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
         problems = []
         for err in e.errors():
             kp = _key_path(err["loc"], data)
+            if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                kp = [*kp, "kind"]
             line = locate_key_line(text, kp)
             where = f"line {line}: " if line else ""
             msg = err["msg"].removeprefix("Value error, ")
@@ -409,6 +411,10 @@ def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
                 msg = "unknown key (not part of the runbook format; see `cockpit config schema`)"
             elif err["type"] == "missing":
                 msg = "required key is missing"
+            elif err["type"] == "union_tag_invalid":
+                msg = f"unknown kind {err['ctx']['tag']!r}; one of: {err['ctx']['expected_tags']}"
+            elif err["type"] == "union_tag_not_found":
+                msg = "required key is missing (one of: http, smoke, git, command, file, manual)"
             problems.append(f"{where}{_format_path(kp)}: {msg}")
         raise ConfigError(path, problems) from None
     return rb.model_copy(update={"base_dir": path.resolve().parent})

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cockpit.config import ConfigError, Runbook, load_runbook
+from cockpit.core.log.base import ReleaseLog
+from cockpit.core.secrets import MissingSecret
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # NO-GO, refused, tampered, failed
@@ -50,3 +54,32 @@ def environment(rb: Runbook, args: argparse.Namespace) -> str:
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
+
+
+@contextmanager
+def opened_log(runbook: Runbook) -> Iterator[ReleaseLog]:
+    """The runbook's release log (spooled), closed afterwards; errors become a CliError."""
+    from cockpit.core.log.open import open_log  # lazy: psycopg is only loaded by commands that log
+
+    try:
+        log = open_log(runbook)
+    except MissingSecret as e:
+        raise CliError(str(e)) from None
+    except OSError as e:
+        raise CliError(f"cannot open the release log: {e}") from None
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str | None, ref: str | None):  # noqa: ANN201
+    """The environment's release (resumed or new); a bad ref or a refused target is a usage error (exit 2)."""
+    from cockpit.core.gitrepo import GitRefError
+    from cockpit.core.log.entry import current_actor
+    from cockpit.core.session import ActionRefused, ReleaseSession
+
+    try:
+        return await ReleaseSession.open(runbook, log, env, current_actor(actor), ref)
+    except (ActionRefused, GitRefError) as e:
+        raise CliError(str(e)) from None

@@ -14,7 +14,7 @@ from typing import Any
 
 from cockpit.core import kinds
 from cockpit.core.checks.context import Target
-from cockpit.core.evidence import Evidence, Tick
+from cockpit.core.evidence import Evidence, Status, Tick
 from cockpit.core.gate import SignOff
 from cockpit.core.log.entry import Entry
 
@@ -172,7 +172,11 @@ def _evidence(s: ReleaseState, e: Entry) -> None:
 
 def _ticked(s: ReleaseState, e: Entry) -> None:
     cid = e.payload.get("check_id", "")
-    s.ticks[cid] = Tick(check_id=cid, by=e.actor.name, note=e.payload.get("note", ""), at=e.at)
+    tick = Tick(check_id=cid, by=e.actor.name, note=e.payload.get("note", ""), at=e.at)
+    s.ticks[cid] = tick
+    # The tick is the evidence of a manual item: it counts from the moment it is recorded.
+    s.evidence[cid] = Evidence(check_id=cid, kind="manual", status=Status.PASS,
+                               detail=f"ticked by {tick.by}: {tick.note}", taken_at=e.at)
 
 
 def _signoff(s: ReleaseState, e: Entry) -> None:

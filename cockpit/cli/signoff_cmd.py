@@ -1,0 +1,78 @@
+"""`cockpit signoff`: the headless twin of the sign-off form, for scripted releases.
+
+Records the owners and the rollback ref (validated against git), and optionally the decision:
+`go` is refused unless the gate says GO. Exit 0 recorded, 1 refused, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session, opened_log, print_json
+from cockpit.config import Runbook
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("signoff", help="record owners, rollback ref and (optionally) GO / NO-GO, headless")
+    add_config(p, ref=True, json_out=True)
+    p.add_argument("--release-owner", required=True, metavar="NAME")
+    p.add_argument("--rollback-owner", required=True, metavar="NAME")
+    p.add_argument("--rollback-ref", required=True, metavar="REF", help="a known-good ancestor of the target")
+    p.add_argument("--decision", choices=["go", "nogo"], help="also record the decision")
+    p.add_argument("--reason", metavar="TEXT", help="why (required with --decision nogo)")
+    p.add_argument("--no-evidence", action="store_true",
+                   help="judge the evidence already in the log instead of taking it again")
+    p.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.decision == "nogo" and not (args.reason or "").strip():
+        raise CliError("--decision nogo needs --reason")
+    runbook = load(args)
+    return asyncio.run(_signoff(runbook, environment(runbook, args), args))
+
+
+async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
+    from cockpit.core import cutover
+    from cockpit.core.session import ActionRefused
+
+    with opened_log(runbook) as log:
+        session = await open_session(runbook, log, env, args.actor, args.ref)
+        try:
+            signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref)
+            if not args.no_evidence:
+                await session.take_evidence()
+            verdict = session.verdict(require_signoff=True)
+            result = {"release_id": session.release_id, "target": {"ref": session.target.ref, "sha": session.target.sha},
+                      "signoff": {"release_owner": signoff.release_owner, "rollback_owner": signoff.rollback_owner,
+                                  "rollback_ref": signoff.rollback_ref, "rollback_sha": signoff.rollback_sha,
+                                  "problems": list(signoff.problems)},
+                      "gate": {"decision": verdict.decision, "reasons": verdict.reasons}, "recorded": None}
+            code = EXIT_FAILED if signoff.problems else EXIT_OK
+            if args.decision == "go":
+                if not verdict.go:
+                    raise ActionRefused("GO refused, the gate says NO-GO: " + "; ".join(verdict.reasons))
+                outcome = await cutover.go(session, session.target.short)
+                result["recorded"], result["problems"] = "GO", outcome.problems
+            elif args.decision == "nogo":
+                await session.decide_nogo(args.reason)
+                result["recorded"] = "NO-GO"
+        except ActionRefused as e:
+            print(f"cockpit: refused: {e}", file=sys.stderr)
+            return EXIT_FAILED
+    if args.json:
+        print_json(result)
+    else:
+        s = result["signoff"]
+        print(f"{result['release_id']}: sign-off recorded — Release Owner {s['release_owner']}, "
+              f"Rollback Owner {s['rollback_owner']}, rollback ref {s['rollback_ref']} {s['rollback_sha'][:7]}")
+        for p in s["problems"]:
+            print(f"  ✘ rollback ref: {p}")
+        print(f"gate: {verdict.decision}" + "".join(f"\n  • {r}" for r in verdict.reasons))
+        if result["recorded"]:
+            print(f"decision recorded: {result['recorded']}")
+        for p in result.get("problems", []):
+            print(f"  ! {p}")
+    return code
