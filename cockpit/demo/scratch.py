@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -87,6 +88,14 @@ def _git(cwd: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """A reader (a smoke check) sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 @dataclass
 class Scratch:
     root: Path
@@ -113,20 +122,21 @@ class Scratch:
         """(Re)write the smoke summary: every seed 003 key passing unless overridden; fresh unless dated."""
         values = {**SMOKE_DEFAULTS, **overrides}
         at = (generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.smoke_file.parent.mkdir(parents=True, exist_ok=True)
-        self.smoke_file.write_text(render_env(values, at), encoding="utf-8")
+        _write_atomically(self.smoke_file, render_env(values, at))
 
-    def set_smoke(self, key: str, value: str) -> None:
-        """One smoke result changes, in the file and on the target (they tell the same story)."""
-        current = dict(SMOKE_DEFAULTS)
-        if self.smoke_file.exists():
-            for line in self.smoke_file.read_text(encoding="utf-8").splitlines():
-                k, sep, v = line.partition("=")
-                if sep and k != "generated_at":
-                    current[k] = v
-        current[key] = value
-        self.write_smoke(**current)
+    def set_smoke(self, key: str, value: str | bool) -> None:
+        """One smoke result changes on the target, and so in the file (see `follow_target`)."""
         self.target.set_smoke(key, value)
+
+    def follow_target(self) -> None:
+        """Mirror the target's smoke results into the file, so `POST /_demo/smoke` reaches file-based checks."""
+
+        def mirror(values: dict[str, str], generated_at: str) -> None:
+            _write_atomically(self.smoke_file, render_env(values, generated_at))
+
+        self.target.smoke.listeners.append(mirror)
+        values, at = self.target.smoke.items()
+        mirror(values, at)
 
     def write_backup(self, age_seconds: float = 0) -> None:
         self.backup_file.write_bytes(b"PGDMP demo dump\n")
@@ -190,9 +200,29 @@ def make_scratch(root: Path, target: DemoTarget) -> Scratch:
     runbook.write_text(render_runbook(target.url), encoding="utf-8")
     scratch = Scratch(root=root, checkout=checkout, origin=origin, runbook_path=runbook, target=target, shas=shas)
     (checkout / ".deploy").mkdir(exist_ok=True)
-    scratch.write_smoke()
+    scratch.follow_target()
     scratch.write_backup()
     return scratch
 
 
-__all__ = ["FEATURE_BRANCH", "KNOWN_GOOD_TAG", "PLACEHOLDER_URL", "Scratch", "make_scratch", "render_runbook"]
+def reuse_scratch(root: Path, target: DemoTarget) -> Scratch:
+    """Point an existing scratch folder at a new target: runbook re-rendered, smoke and backup fresh, log kept."""
+    root = Path(root)
+    checkout = root / "shop"
+    if not (checkout / ".git").is_dir():
+        raise FileExistsError(f"{root} is not a demo scratch folder (no shop/.git)")
+    runbook = checkout / "demo.toml"
+    runbook.write_text(render_runbook(target.url), encoding="utf-8")
+    shas = {"known_good": _git(checkout, "rev-parse", f"{KNOWN_GOOD_TAG}^{{commit}}"),
+            "head": _git(checkout, "rev-parse", "origin/main"),
+            "layer0": _git(checkout, "rev-parse", "origin/main~1"),
+            "feature": _git(checkout, "rev-parse", f"origin/{FEATURE_BRANCH}")}
+    scratch = Scratch(root=root, checkout=checkout, origin=root / "origin.git", runbook_path=runbook,
+                      target=target, shas=shas)
+    scratch.follow_target()
+    scratch.write_backup()
+    return scratch
+
+
+__all__ = ["FEATURE_BRANCH", "KNOWN_GOOD_TAG", "PLACEHOLDER_URL", "Scratch", "make_scratch", "render_runbook",
+           "reuse_scratch"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -186,11 +187,19 @@ class SmokeState:
         self._lock = threading.Lock()
         self.values: dict[str, str] = dict(SMOKE_DEFAULTS)
         self.generated_at: str = _now()
+        self.listeners: list[Callable[[dict[str, str], str], None]] = []
+        """Called with (values, generated_at) after every change (the scratch mirrors them into its file)."""
+
+    def _changed(self) -> None:
+        values, at = self.items()
+        for listener in list(self.listeners):
+            listener(values, at)
 
     def set(self, key: str, value: str | bool) -> None:
         with self._lock:
             self.values[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
             self.generated_at = _now()
+        self._changed()
 
     def set_generated_at(self, when: str) -> None:
         with self._lock:
@@ -200,6 +209,7 @@ class SmokeState:
         with self._lock:
             self.values = dict(SMOKE_DEFAULTS)
             self.generated_at = _now()
+        self._changed()
 
     def items(self) -> tuple[dict[str, str], str]:
         with self._lock:

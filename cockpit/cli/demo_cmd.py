@@ -1,0 +1,137 @@
+"""`cockpit demo`: the cockpit against its embedded demo target, with no set-up.
+
+Starts the loopback demo target (cockpit/demo/target.py), builds a scratch checkout with the demo runbook
+(cockpit/demo/scratch.py), puts the demo flag token in this process's environment as
+COCKPIT_SECRET_DEMO_FLAGS (the runbook's token_secret = "demo-flags"; nothing goes to the keyring),
+then opens the TUI — or, without a terminal or with --check-only, prints the `cockpit check` verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cockpit.cli.common import EXIT_OK, CliError
+from cockpit.core.secrets import env_name
+
+if TYPE_CHECKING:  # the demo is imported only when the command runs
+    from cockpit.demo.scratch import Scratch
+    from cockpit.demo.target import DemoTarget
+
+SECRET = "demo-flags"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the cockpit against the embedded demo target (no set-up)")
+    p.add_argument("--dir", metavar="D", help="build the scratch folder here (kept) instead of a temporary one; "
+                                              "an existing demo folder is reused, its release log kept")
+    p.add_argument("--keep", action="store_true", help="keep the temporary scratch folder on exit")
+    p.add_argument("--check-only", action="store_true",
+                   help="print the `cockpit check` verdict and exit (0 GO, 1 NO-GO) instead of opening the TUI")
+    p.add_argument("--json", action="store_true", help="with --check-only: the JSON of `cockpit check --json`")
+    p.add_argument("--port", type=int, default=0, help="port of the demo target (default: a free one)")
+    p.add_argument("--as", dest="actor", metavar="NAME", help="your name in the log")
+    p.set_defaults(func=_main)
+
+
+@contextmanager
+def demo_environment(dir: str | None = None, keep: bool = False,
+                     port: int = 0) -> Iterator[tuple[DemoTarget, Scratch]]:
+    """Yield (target, scratch) with the flag token set; stop and clean up on exit, Ctrl-C included."""
+    from cockpit.demo import DemoTarget
+    from cockpit.demo.scratch import make_scratch, reuse_scratch
+
+    temporary = dir is None
+    root = Path(tempfile.mkdtemp(prefix="cockpit-demo-")) if temporary else Path(dir).expanduser().resolve()
+    old_secret = os.environ.get(env_name(SECRET))
+    target = DemoTarget(port=port)
+    try:
+        try:
+            target.start()
+        except OSError as e:
+            raise CliError(f"cannot start the demo target on port {port}: {e.strerror or e}") from None
+        try:
+            if not temporary and (root / "shop" / "demo.toml").exists():
+                scratch = reuse_scratch(root, target)
+            else:
+                scratch = make_scratch(root, target)
+        except FileExistsError as e:
+            raise CliError(str(e)) from None
+        except (OSError, RuntimeError) as e:
+            raise CliError(f"cannot build the demo folder in {root}: {e}") from None
+        os.environ[env_name(SECRET)] = target.token
+        yield target, scratch
+    finally:
+        target.stop()
+        if old_secret is None:
+            os.environ.pop(env_name(SECRET), None)
+        else:
+            os.environ[env_name(SECRET)] = old_secret
+        if temporary and not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _tui_available() -> bool:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    try:
+        import cockpit.ui.app  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _main(args: argparse.Namespace) -> int:
+    from cockpit.cli.check import run_check
+    from cockpit.config import ConfigError, load_runbook
+
+    info = sys.stderr if args.json else sys.stdout
+    interrupted = False
+    code = EXIT_OK
+    with demo_environment(args.dir, args.keep, args.port) as (target, scratch):
+        try:
+            runbook = load_runbook(scratch.runbook_path)
+        except ConfigError as e:
+            raise CliError(f"the demo runbook is invalid (a bug): {e}") from None
+        print(_banner(target, scratch, temporary=args.dir is None and not args.keep), file=info, flush=True)
+        try:
+            if args.check_only:
+                code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
+            elif _tui_available():
+                from cockpit.cli.run_cmd import run_tui
+
+                code = run_tui(runbook, actor=args.actor)
+            else:
+                code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
+                print("\nThe demo target keeps running; break things with the curl lines above and run "
+                      "the `cockpit check` line again. Ctrl-C stops the demo.", file=info, flush=True)
+                threading.Event().wait()   # until Ctrl-C
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        print("\ndemo stopped", file=info)
+    return code
+
+
+def _banner(t: DemoTarget, s: Scratch, *, temporary: bool) -> str:
+    rb = s.runbook_path
+    return "\n".join([
+        f"demo target  {t.url}   (flag API {t.flags_url})",
+        f"scratch      {s.checkout}" + ("   (removed on exit; --keep keeps it)" if temporary else ""),
+        f"runbook      {rb}",
+        "",
+        "try, from another terminal:",
+        f"  curl -X POST {t.url}/_demo/health/db -d '{{\"status_code\": 503}}'",
+        f"  curl -X POST {t.url}/_demo/smoke -d '{{\"smoke_sso\": \"FAIL\"}}'",
+        f"  cockpit check --config {rb}",
+        f"  cockpit check --config {rb} --ref origin/feature/web-header-profile-menu",
+        "",
+    ])
