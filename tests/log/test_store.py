@@ -77,13 +77,17 @@ def test_keyset_pages_and_filters(stores: Stores) -> None:
     assert [e.seq for e in log.page(LogFilter(release_id="r0"), after_seq=10, limit=2)] == [13, 16]
 
 
-def test_entries_streams_past_one_batch(stores: Stores) -> None:
+def test_entries_streams_in_keyset_batches(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
     from cockpit.core.log import sqlstore
+    monkeypatch.setattr(sqlstore, "STREAM_BATCH", 4)
     log = stores.open()
-    for i in range(sqlstore.STREAM_BATCH + 5):
+    for i in range(11):
         log.append(new(i=i))
-    seqs = [e.seq for e in log.entries()]
-    assert seqs == list(range(1, sqlstore.STREAM_BATCH + 6))
+    pages: list[int | None] = []
+    real_page = log.page
+    monkeypatch.setattr(log, "page", lambda *a, **kw: pages.append(kw.get("after_seq")) or real_page(*a, **kw))
+    assert [e.seq for e in log.entries()] == list(range(1, 12))
+    assert pages == [None, 4, 8]  # three bounded reads, never the whole log
 
 
 @pytest.mark.parametrize("statement", ["UPDATE log_entries SET kind = 'x'", "DELETE FROM log_entries",

@@ -1,0 +1,325 @@
+"""`cockpit log verify|export|note|status|tail|unlock --config F` (ARCHITECTURE §4).
+
+verify exits 0 when the chain is intact and 1 naming the first bad seq. The auditor's browser
+(`cockpit log browse`, issue 7) plugs in through `_EXTENSIONS` below rather than growing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
+from cockpit.config import Runbook
+from cockpit.textsafe import printable, shorten
+
+if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
+    from cockpit.core.log.entry import Entry
+    from cockpit.core.log.spool import SpooledLog
+
+# Modules that add subcommands to `cockpit log` by defining `register_log(log_subparsers)`.
+# `cockpit log browse` (the auditor's TUI, issue 7) goes in cockpit/cli/log_browse.py.
+_EXTENSIONS = ["cockpit.cli.log_browse"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("log", help="the release log: verify, export, note, status, tail")
+    lsub = p.add_subparsers(dest="log_command", metavar="COMMAND", required=True)
+
+    v = lsub.add_parser("verify", help="walk the hash chain; exit 1 naming the first entry that does not match")
+    add_config(v, env=False, json_out=True)
+    v.set_defaults(func=_verify)
+
+    e = lsub.add_parser("export", help="export as TSV (seed 003), Markdown (RELEASE_LOG.md) or JSON Lines")
+    add_config(e)
+    e.add_argument("--format", "-f", choices=["tsv", "md", "jsonl"], default="tsv")
+    e.add_argument("--release", metavar="R", help="only this release")
+    e.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of stdout")
+    e.add_argument("--all-envs", action="store_true", help="every environment (default: all unless --env)")
+    e.set_defaults(func=_export)
+
+    n = lsub.add_parser("note", help="append a note to a release")
+    add_config(n)
+    n.add_argument("--release", required=True, metavar="R")
+    n.add_argument("text")
+    n.set_defaults(func=_note)
+
+    s = lsub.add_parser("status", help="store, entries, head, spooled entries, locks, notification backlog")
+    add_config(s, env=False, json_out=True)
+    s.set_defaults(func=_status)
+
+    t = lsub.add_parser("tail", help="the newest entries; --follow prints new ones as they come")
+    add_config(t)
+    t.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    t.add_argument("--follow", "-f", action="store_true")
+    t.add_argument("--release", metavar="R")
+    t.add_argument("--kind", metavar="K", help="exact kind, or a prefix ending in '.' (flag.)")
+    t.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    t.set_defaults(func=_tail)
+
+    u = lsub.add_parser("unlock", help="force the release lock of an environment open (needs --reason; logged)")
+    add_config(u)
+    u.add_argument("--reason", required=True)
+    u.set_defaults(func=_unlock)
+
+    for name in _EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        module.register_log(lsub)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _opened(runbook: Runbook) -> Iterator[SpooledLog]:
+    from cockpit.core.log.open import open_log
+    from cockpit.core.secrets import MissingSecret
+
+    try:
+        log = open_log(runbook)
+    except MissingSecret as e:
+        raise CliError(str(e)) from None
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot open the release log: {e}") from None
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+def _unreachable(log: SpooledLog, e: Exception) -> CliError:
+    waiting = log.pending_count()
+    return CliError(f"{printable(str(e))}" + (f" ({waiting} entries wait in the spool)" if waiting else ""),
+                    EXIT_FAILED)
+
+
+def _filter(args: argparse.Namespace, **kw: Any) -> Any:
+    from cockpit.core.log.base import LogFilter
+
+    return LogFilter(release_id=getattr(args, "release", None), environment=getattr(args, "env", None),
+                     kind=getattr(args, "kind", None), **kw)
+
+
+def line(e: Entry) -> str:
+    from cockpit.core.log.entry import format_at
+    from cockpit.core.log.export import detail
+
+    seq = "pending" if e.seq == 0 else str(e.seq)
+    fields = [format_at(e.at)[:19] + "Z", e.environment, e.release_id, e.actor.name, e.kind,
+              shorten(detail(e), 300)]
+    return f"{seq:>7}  " + "  ".join(printable(f, one_line=True) for f in fields)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import LogUnavailable
+
+    runbook = load(args)
+    with _opened(runbook) as log:
+        started = time.monotonic()
+        try:
+            result = log.verify()
+            head = log.head() if result.ok else None
+        except LogUnavailable as e:
+            raise _unreachable(log, e) from None
+        elapsed = time.monotonic() - started
+        if args.json:
+            print_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
+                        "reason": result.reason, "head": head.hash if head else None,
+                        "seconds": round(elapsed, 3)})
+        elif result.ok:
+            print(f"intact: {result.checked} entries" + (f", head seq {head.seq} {head.hash}" if head else "")
+                  + f" ({elapsed:.2f}s)")
+        else:
+            print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
+                  f"({result.checked} entries before it are intact)")
+        return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _export(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import LogUnavailable
+    from cockpit.core.log.export import export
+
+    runbook = load(args)
+    if args.env is not None:
+        environment(runbook, args)
+    flt = _filter(args)
+    title = f"Release log — {runbook.release.name}"
+    with _opened(runbook) as log:
+        try:
+            if not args.output:
+                n = export(log, args.format, sys.stdout, flt, title=title)
+            else:
+                target = Path(args.output)
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                        n = export(log, args.format, out, flt, title=title)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+                print(f"wrote {n} entries to {target}", file=sys.stderr)
+        except LogUnavailable as e:
+            raise _unreachable(log, e) from None
+        except OSError as e:
+            raise CliError(f"cannot write {args.output}: {e}", EXIT_FAILED) from None
+    return EXIT_OK
+
+
+def _note(args: argparse.Namespace) -> int:
+    from cockpit.core.log.entry import NewEntry, current_actor
+    from cockpit.core.log.spool import is_pending
+
+    runbook = load(args)
+    env = environment(runbook, args)
+    if not args.text.strip():
+        raise CliError("the note is empty")
+    with _opened(runbook) as log:
+        entry = log.append(NewEntry(args.release, env, "note", {"text": args.text}, current_actor(args.actor)))
+        if is_pending(entry):
+            print(f"spooled: the release log is unreachable; {log.pending_count()} entries wait and are "
+                  "replayed when it answers")
+        else:
+            print(f"seq {entry.seq} {entry.hash}")
+            _notify(log, runbook)
+    return EXIT_OK
+
+
+def _notify(log: SpooledLog, runbook: Runbook) -> None:
+    """Deliver what is due, briefly: a failing webhook is reported, retried later, and never fails the command."""
+    if not runbook.notify:
+        return
+    from cockpit.core.log.notify import deliver_pending
+
+    report = deliver_pending(log, runbook, timeout=3.0, budget=5.0)
+    for err in report.errors[:3]:
+        print(f"notify: {printable(err, one_line=True)}", file=sys.stderr)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import LogUnavailable
+    from cockpit.core.log.entry import format_at
+    from cockpit.core.log.lock import lock_holder
+    from cockpit.core.log.notify import targets
+
+    runbook = load(args)
+    with _opened(runbook) as log:
+        info: dict[str, Any] = {"store": log.describe(), "reachable": False, "error": "",
+                                "spooled": log.pending_count(), "rejected": log.spool.rejected_count(),
+                                "entries": None, "head": None, "locks": {}, "notify": {}}
+        try:
+            store = log.store()
+            info["entries"] = log.count()
+            head = log.head()
+            info["head"] = {"seq": head.seq, "hash": head.hash, "at": format_at(head.at)} if head else None
+            for env in runbook.environments:
+                held = lock_holder(log, env)
+                info["locks"][env] = None if held is None else {
+                    "holder": held.holder.name, "release_id": held.release_id,
+                    "expires_at": format_at(held.expires_at), "seq": held.seq}
+            backlog = store.outbox_backlog()
+            errors: list[str] = []
+            for t in targets(runbook, errors):
+                b = backlog.get(t.id, {})
+                info["notify"][t.label] = {"pending": b.get("pending", 0), "failed": b.get("failed", 0),
+                                           "last_error": store.outbox_last_error(t.id)}
+            for err in errors:
+                info["notify"][err.split(":", 1)[0]] = {"error": err}
+            info["reachable"] = True
+            info["spooled"] = log.pending_count()
+        except LogUnavailable as e:
+            info["error"] = str(e)
+        if args.json:
+            print_json(info)
+        else:
+            _print_status(info)
+        return EXIT_OK if info["reachable"] else EXIT_FAILED
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    reach = "reachable" if info["reachable"] else f"UNREACHABLE: {info['error']}"
+    rows = [("store", f"{info['store']} ({reach})")]
+    if info["entries"] is not None:
+        rows.append(("entries", str(info["entries"])))
+        h = info["head"]
+        rows.append(("head", f"seq {h['seq']} {h['hash']} at {h['at']}" if h else "(empty log)"))
+    rows.append(("spooled", f"{info['spooled']} waiting" + (" (replayed when the store answers)" if info["spooled"] else "")))
+    if info["rejected"]:
+        rows.append(("rejected", f"{info['rejected']} spooled entries the store refused: see the spool folder"))
+    for env, held in info["locks"].items():
+        rows.append((f"lock {env}", "free" if held is None else
+                     f"held by {held['holder']} for release {held['release_id']}, lease until {held['expires_at']}"))
+    for label, n in info["notify"].items():
+        if "error" in n:
+            rows.append((label, n["error"]))
+        else:
+            text = f"{n['pending']} pending, {n['failed']} failed"
+            if n["last_error"] and (n["pending"] or n["failed"]):
+                text += f" (last error: {n['last_error']})"
+            rows.append((label, text))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k + ':':<{width + 2}}{printable(v, one_line=True)}")
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import LogUnavailable
+
+    runbook = load(args)
+    if args.env is not None:
+        environment(runbook, args)
+    flt = _filter(args)
+    with _opened(runbook) as log:
+        try:
+            newest = log.page(flt, limit=max(0, args.n), newest_first=True)
+            for e in reversed(newest):
+                print(line(e))
+            sys.stdout.flush()
+            last = newest[0].seq if newest else (log.head().seq if log.head() else 0)
+            while args.follow:
+                time.sleep(args.interval)  # polling a store: there is no event to wait on across processes
+                for e in log.page(flt, after_seq=last, limit=500):
+                    print(line(e))
+                    last = e.seq
+                sys.stdout.flush()
+        except LogUnavailable as e:
+            raise _unreachable(log, e) from None
+    return EXIT_OK
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import AppendRefused, LogUnavailable
+    from cockpit.core.log.entry import current_actor
+    from cockpit.core.log.lock import force_unlock
+
+    runbook = load(args)
+    env = environment(runbook, args)
+    with _opened(runbook) as log:
+        try:
+            entry = force_unlock(log, env, args.reason, current_actor(args.actor))
+        except (AppendRefused, ValueError) as e:
+            raise CliError(printable(str(e)), EXIT_FAILED) from None
+        except LogUnavailable as e:
+            raise _unreachable(log, e) from None
+        prev = entry.payload.get("previous_holder", {}).get("name", "?")
+        print(f"unlocked {env} (was held by {printable(prev)}); seq {entry.seq}")
+        _notify(log, runbook)
+    return EXIT_OK
