@@ -33,7 +33,7 @@ def free_port() -> int:
 
 async def go_release(runbook: Runbook, log: ReleaseLog, *, rollback_ref: str | None = "v1.0.0",
                      flip_layers: tuple[str, ...] = ("layer-1", "layer-2"), actor: Actor = ALICE,
-                     clock: object = None) -> ReleaseSession:
+                     clock: object = None, backend_factory: object = None) -> ReleaseSession:
     """Open the release, take evidence, sign off (rollback owner bob), GO, snapshot the flags, flip the layers ON."""
     kw = {"clock": clock} if clock is not None else {}
     s = await ReleaseSession.open(runbook, log, "production", actor, **kw)  # type: ignore[arg-type]
@@ -43,7 +43,7 @@ async def go_release(runbook: Runbook, log: ReleaseLog, *, rollback_ref: str | N
         await s.decide_go(s.target.short)
     else:  # without a rollback ref the gate says NO-GO; an incident can still happen (flags were flipped)
         await s.decide_nogo("shipped without a rollback ref")
-    backend = make_backend(runbook, "production")
+    backend = backend_factory() if backend_factory else make_backend(runbook, "production")  # type: ignore[operator]
     try:
         snap = await snapshot(backend, runbook.all_flags)
         await s.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(snap))

@@ -70,6 +70,8 @@ class RollbackPlan:
     """What {ref} becomes: the recorded rollback ref (or its SHA at sign-off, when the ref moved since)."""
     deploy_command: str | None
     deploy_cwd: Path
+    deploy_cwd_label: str
+    """The cwd as the runbook says it (shown to people; the absolute path is in the log)."""
     deploy_timeout_s: float
     flags: tuple[FlagRestore, ...]
     snapshot: Mapping[str, bool | None] | None
@@ -106,7 +108,7 @@ class RollbackPlan:
                 return [f"Cannot redeploy: {self.problems['deploy']}"]
             sha = f" ({self.rollback_sha[:12]})" if self.rollback_sha else ""
             return [f"Redeploy {self.deploy_ref}{sha} with:", f"  $ {self.deploy_command}",
-                    f"  in {self.deploy_cwd}, timeout {self.deploy_timeout_s:g}s; output is shown live."]
+                    f"  in {self.deploy_cwd_label}, timeout {self.deploy_timeout_s:g}s; output is shown live."]
         if step == "verify":
             if not self.verify:
                 return ["No [rollback] verify checks configured: nothing to re-take."]
@@ -248,6 +250,7 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
         rollback_owner=so.rollback_owner if so else "", release_owner=so.release_owner if so else "",
         deploy_ref=deploy_ref, deploy_command=command,
         deploy_cwd=runbook.resolve_path(runbook.rollback.cwd or "."),
+        deploy_cwd_label=runbook.rollback.cwd or "the runbook's folder",
         deploy_timeout_s=runbook.rollback.timeout.total_seconds(), flags=flags, snapshot=state.flag_snapshot,
         verify=tuple(runbook.rollback.verify), problems=problems, warnings=tuple(warnings),
         finished_steps=finished, resumed=resumed, started_at=rb.started_at if resumed and rb else None,

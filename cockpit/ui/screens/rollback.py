@@ -1,0 +1,419 @@
+"""The rollback wizard: the incident commander's screen (issue 6).
+
+A Screen any app can push with a runbook, a log and an environment; it depends on nothing of
+the hosting app. It reads the plan from the log (core: cockpit.core.rollback), shows each step's
+plan before it runs, asks for confirmation, runs it in a worker and streams the output. A failed
+step offers retry (enter), skip with a reason (s) or abort (a); nothing continues on its own.
+The screen is dismissed with the rollback's outcome ("done" | "failed" | "aborted") or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, RichLog, Static
+from textual.worker import Worker, WorkerState
+
+from cockpit.config import Runbook
+from cockpit.core.evidence import Evidence, utcnow
+from cockpit.core.log.base import ReleaseLog
+from cockpit.core.log.entry import Actor
+from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, load_plan
+from cockpit.core.rollback.runner import FlagOutcome
+from cockpit.ui.widgets.confirm import ConfirmScreen
+
+CLOSE = "close"
+ICON = {"pending": "·", "current": "▶", "running": "…", "done": "✔", "skipped": "↷", "failed": "✘"}
+
+
+def clock_text(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """Ask for a line of text (a skip reason, an abort reason, a closing note); None when cancelled."""
+
+    DEFAULT_CSS = """
+    NoteScreen { align: center middle; }
+    NoteScreen > Vertical { width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    NoteScreen .title { text-style: bold; margin-bottom: 1; }
+    NoteScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    NoteScreen Button { margin-left: 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, *, placeholder: str = "", required: bool = True, label: str = "OK") -> None:
+        super().__init__()
+        self._title, self._placeholder, self._required, self._label = title, placeholder, required, label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self._title), classes="title")
+            yield Input(placeholder=self._placeholder, id="note")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button(self._label, id="ok", variant="primary", disabled=self._required)
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    @on(Input.Changed, "#note")
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_one("#ok", Button).disabled = self._required and not event.value.strip()
+
+    @on(Input.Submitted, "#note")
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        if not self.query_one("#ok", Button).disabled:
+            self.dismiss(self.query_one("#note", Input).value.strip())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- messages up from the step worker ----------------------------------------------------------
+
+
+@dataclass
+class OutputLine(Message):
+    text: Text
+
+
+@dataclass
+class StepDone(Message):
+    result: StepResult
+
+
+class RollbackScreen(Screen[str | None]):
+    CSS_PATH = Path(__file__).with_name("rollback.tcss")
+    BINDINGS = [
+        Binding("enter", "run", "Run step", priority=True),
+        Binding("s", "skip", "Skip…"),
+        Binding("a", "abort", "Abort…"),
+        Binding("q", "leave", "Quit"),
+    ]
+
+    def __init__(self, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, *,
+                 stage: str | None = None, clock: Callable[[], datetime] = utcnow, force: bool = False,
+                 backend_factory: Callable[[], Any] | None = None, flag_backoff: float = 0.5,
+                 tick_seconds: float = 1.0) -> None:
+        super().__init__()
+        self.runbook, self.release_log, self.environment, self.actor = runbook, log, environment, actor
+        self.stage, self.clock, self.force = stage, clock, force
+        self.backend_factory, self.flag_backoff, self.tick_seconds = backend_factory, flag_backoff, tick_seconds
+        self.runner: RollbackRunner | None = None
+        self.status: dict[str, str] = {}
+        self.current: str | None = None
+        self.running = False
+        self.begun = False
+        self.outcome: str | None = None
+        self.error: str | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="rb-head"):
+            yield Static(Text(f"ROLLBACK · {self.environment}"), id="rb-title")
+            yield Static("⏱ --:--", id="rb-clock")
+        yield Static(Text("Reading the release log…"), id="rb-facts")
+        with Horizontal(id="rb-body"):
+            yield Static(id="rb-steps")
+            with Vertical(id="rb-main"):
+                yield Static(id="rb-detail")
+                yield Static(id="rb-status")
+                yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False, max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        if self.tick_seconds > 0:
+            self.set_interval(self.tick_seconds, self.refresh_clock)
+
+    @work(exclusive=True, group="rollback-load", thread=True)
+    def load(self) -> None:
+        try:
+            state, plan = load_plan(self.runbook, self.release_log, self.environment, stage=self.stage)
+        except PlanRefused as e:
+            self.app.call_from_thread(self._refused, str(e))
+            return
+        self.app.call_from_thread(self._loaded, state, plan)
+
+    def _refused(self, why: str) -> None:
+        self.error = why
+        self.query_one("#rb-facts", Static).update(Text(f"Nothing to roll back: {why}", style="bold red"))
+        self.query_one("#rb-detail", Static).update(Text("Press q to leave."))
+
+    def _loaded(self, state: Any, plan: RollbackPlan) -> None:
+        from cockpit.core.session import ReleaseSession
+
+        session = ReleaseSession(runbook=self.runbook, log=self.release_log, environment=self.environment, state=state,
+                                 actor=self.actor, clock=self.clock)
+        self.runner = RollbackRunner(session, plan, backend_factory=self.backend_factory,
+                                     flag_backoff=self.flag_backoff, lock_force=self.force)
+        for step in plan.steps:
+            done = plan.finished_steps.get(step)
+            self.status[step] = str(done["outcome"]) if done else "pending"
+        self.query_one("#rb-title", Static).update(Text(f"ROLLBACK · {plan.release_id} · {plan.environment}"
+                                                        f"{' · scope ' + plan.scope if plan.stage else ''}"))
+        self.query_one("#rb-facts", Static).update(self._facts(plan))
+        if plan.resumed:
+            self._out(Text(f"Resuming the rollback started by {state.rollback.by}: finished steps are not redone.",
+                           style="yellow"))
+        self._advance()
+
+    def _facts(self, plan: RollbackPlan) -> Text:
+        t = Text()
+
+        def row(label: str, value: str, style: str = "") -> None:
+            t.append(f"{label:<16}", style="bold")
+            t.append(value + "\n", style=style)
+
+        tgt = plan.target
+        row("Deployed", f"{tgt.ref} @ {tgt.short}" if tgt else "unknown")
+        if plan.rollback_ref:
+            moved = f" → deploying {plan.deploy_ref[:12]}" if plan.deploy_ref != plan.rollback_ref else ""
+            row("Rollback ref", f"{plan.rollback_ref} ({plan.rollback_sha[:7] or 'sha not recorded'}){moved}")
+        else:
+            row("Rollback ref", "NONE RECORDED — the redeploy is refused; the flags step still works", "bold red")
+        row("Rollback owner", f"{plan.rollback_owner or '(none)'}   release owner {plan.release_owner or '(none)'}"
+                              f"   you: {self.actor.name}")
+        flipped = [f.flag for f in plan.flags if f.flipped]
+        row("Flipped", ", ".join(flipped) or "no flag flipped in this release")
+        if plan.snapshot is None:
+            row("Snapshot at GO", "none taken", "yellow")
+        else:
+            row("Snapshot at GO", ", ".join(f"{k} {'unknown' if v is None else ('ON' if v else 'OFF')}"
+                                            for k, v in plan.snapshot.items()) or "empty")
+        for w in plan.warnings:
+            t.append(f"⚠ {w}\n", style="yellow")
+        t.rstrip()
+        return t
+
+    # -- the step machine -------------------------------------------------------------------------
+    def _advance(self) -> None:
+        assert self.runner is not None
+        pending = [s for s in self.runner.plan.steps if self.status[s] not in ("done", "skipped")]
+        self.current = pending[0] if pending else CLOSE
+        self._render_steps()
+        self._render_detail()
+
+    def _render_steps(self) -> None:
+        assert self.runner is not None
+        t = Text()
+        for i, step in enumerate([*self.runner.plan.steps, CLOSE], 1):
+            st = self.status.get(step, "pending")
+            if self.outcome is not None and step == CLOSE:
+                st = "done" if self.outcome == "done" else "failed"
+            icon = ICON["running" if self.running and step == self.current else
+                        ("current" if step == self.current and st == "pending" else st)]
+            style = {"done": "green", "skipped": "yellow", "failed": "bold red"}.get(st, "")
+            if step == self.current and self.outcome is None:
+                style += " reverse"
+            title = STEP_TITLES.get(step, "Close: outcome, note, time to rollback").split(":")[0]
+            t.append(f" {icon} {i}. {title}\n", style=style.strip())
+        self.query_one("#rb-steps", Static).update(t)
+
+    def _render_detail(self) -> None:
+        assert self.runner is not None
+        plan = self.runner.plan
+        detail = self.query_one("#rb-detail", Static)
+        status = self.query_one("#rb-status", Static)
+        status.remove_class("failed", "done")
+        if self.outcome is not None:
+            detail.update(Text(f"Rollback {self.outcome.upper()} — time to rollback "
+                               f"{clock_text(self.runner.last_step_elapsed_s())}. Press q to leave."))
+            status.update("")
+            return
+        if self.current == CLOSE:
+            t = Text("Close the rollback: record the outcome, a note and the time to rollback.\n")
+            for step in plan.steps:
+                t.append(f"  {step}: {self.status[step]}\n")
+            t.append("enter: close (with a note)   a: abort", style="dim")
+            detail.update(t)
+            status.update("")
+            return
+        step = self.current or ""
+        t = Text(STEP_TITLES[step] + "\n", style="bold")
+        for line in plan.describe(step):
+            t.append(line + "\n")
+        if step == "deploy" and plan.interrupted_deploy:
+            t.append("The previous redeploy was interrupted: it runs again.\n", style="yellow")
+        failed = self.status[step] == "failed"
+        keys = ("enter: retry   s: skip (with a reason)   a: abort" if failed else
+                "enter: run this step (after confirming)   s: skip (with a reason)   a: abort")
+        t.append(keys, style="dim")
+        detail.update(t)
+        if failed:
+            res = self.runner.results.get(step)
+            status.update(Text(f"✘ FAILED: {res.detail if res else 'see the output'}"))
+            status.add_class("failed")
+        else:
+            status.update("")
+
+    def refresh_clock(self) -> None:
+        if self.runner is None:
+            return
+        secs = self.runner.last_step_elapsed_s() if self.outcome else self.runner.elapsed_s(self.clock())
+        self.query_one("#rb-clock", Static).update(f"⏱ {clock_text(secs)}")
+
+    def _out(self, text: Text) -> None:
+        self.query_one("#rb-output", RichLog).write(text)
+
+    # -- actions ------------------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        return self.runner is None or self.running or self.outcome is not None
+
+    def action_run(self) -> None:
+        if self._busy():
+            return
+        assert self.runner is not None
+        step = self.current
+        if step == CLOSE:
+            self.app.push_screen(NoteScreen("Close the rollback — a note for the log (what happened, what next):",
+                                            placeholder="e.g. catalog mode restored, smoke green",
+                                            required=False, label="Close rollback"), self._close)
+            return
+        assert step is not None
+        retry = self.status[step] == "failed"
+        body = Text("\n".join(self.runner.plan.describe(step)))
+        self.app.push_screen(ConfirmScreen(("Retry: " if retry else "Run: ") + STEP_TITLES[step], body,
+                                           confirm_label="Retry" if retry else "Run"),
+                             lambda ok: self._start(step) if ok else None)
+
+    def _start(self, step: str) -> None:
+        self.running = True
+        self.status[step] = self.status[step]
+        self._render_steps()
+        self._out(Text(f"── {STEP_TITLES[step]} ──", style="bold"))
+        self.run_step(step)
+
+    @work(exclusive=True, group="rollback-step")
+    async def run_step(self, step: str) -> None:
+        assert self.runner is not None
+        await self._ensure_begun()
+
+        def on_flag(o: FlagOutcome) -> None:
+            self.post_message(OutputLine(Text(o.text(), style="green" if o.ok else "red")))
+
+        def on_evidence(e: Evidence) -> None:
+            ok = e.status.value == "pass"
+            self.post_message(OutputLine(Text(f"{'✔' if ok else '✘'} {e.check_id}: {e.status.value} — {e.detail}",
+                                              style="green" if ok else "red")))
+
+        result = await self.runner.run_step(step, on_line=lambda line: self.post_message(OutputLine(Text(line))),
+                                            on_flag=on_flag, on_evidence=on_evidence)
+        self.post_message(StepDone(result))
+
+    async def _ensure_begun(self) -> None:
+        assert self.runner is not None
+        if not self.begun:
+            await self.runner.begin()
+            self.begun = True
+            if self.runner.lock_note:
+                self.post_message(OutputLine(Text(f"lock: {self.runner.lock_note}", style="yellow")))
+
+    @on(OutputLine)
+    def _line(self, msg: OutputLine) -> None:
+        self._out(msg.text)
+
+    @on(StepDone)
+    def _step_done(self, msg: StepDone) -> None:
+        r = msg.result
+        self.running = False
+        self.status[r.step] = r.outcome
+        style = {"done": "bold green", "skipped": "yellow"}.get(r.outcome, "bold red")
+        self._out(Text(f"{r.step}: {r.outcome.upper()} — {r.detail}", style=style))
+        self.refresh_clock()
+        if r.outcome == "failed":
+            self._render_steps()
+            self._render_detail()
+        else:
+            self._advance()
+
+    def action_skip(self) -> None:
+        if self._busy() or self.current in (None, CLOSE):
+            return
+        step = self.current
+        assert step is not None
+        self.app.push_screen(NoteScreen(f"Skip '{step}' — why? (goes in the log)",
+                                        placeholder="e.g. no known-good build: flags off is enough",
+                                        label="Skip step"), lambda reason: self._skip(step, reason))
+
+    def _skip(self, step: str, reason: str | None) -> None:
+        if reason:
+            self.running = True
+            self.skip_step(step, reason)
+
+    @work(exclusive=True, group="rollback-step")
+    async def skip_step(self, step: str, reason: str) -> None:
+        assert self.runner is not None
+        await self._ensure_begun()
+        self.post_message(StepDone(await self.runner.skip(step, reason)))
+
+    def action_abort(self) -> None:
+        if self._busy():
+            return
+        self.app.push_screen(NoteScreen("Abort the rollback — why? (goes in the log)",
+                                        placeholder="e.g. redeploy keeps failing: escalating to the platform team",
+                                        label="Abort rollback"), self._abort)
+
+    def _abort(self, reason: str | None) -> None:
+        if reason:
+            self.running = True
+            self.finish("aborted", reason)
+
+    def _close(self, note: str | None) -> None:
+        if note is not None:
+            self.running = True
+            self.finish("done", note)
+
+    @work(exclusive=True, group="rollback-step")
+    async def finish(self, outcome: str, note: str) -> None:
+        assert self.runner is not None
+        await self._ensure_begun()
+        entry = await self.runner.finish(outcome, note)
+        self.running = False
+        self.outcome = outcome
+        self._out(Text(f"Rollback {outcome.upper()} — time to rollback {clock_text(entry.payload['elapsed_s'])}"
+                       + (f" — {note}" if note else ""), style="bold green" if outcome == "done" else "bold red"))
+        self.refresh_clock()
+        self._render_steps()
+        self._render_detail()
+
+    def action_leave(self) -> None:
+        if self.running:
+            self.app.push_screen(ConfirmScreen(
+                "Leave while a step runs?",
+                "The step is cancelled (a running deploy is killed) and not recorded as finished. "
+                "`cockpit rollback` resumes from the last finished step.", confirm_label="Leave"),
+                lambda ok: self._leave() if ok else None)
+            return
+        self._leave()
+
+    def _leave(self) -> None:
+        self.workers.cancel_group(self, "rollback-step")
+        self.dismiss(self.outcome)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # One place for worker errors: a notification, never a traceback on the incident screen.
+        if event.state is WorkerState.ERROR:
+            self.running = False
+            err = event.worker.error
+            self.notify(f"{type(err).__name__}: {err}", title="Rollback action failed", severity="error",
+                        timeout=30)
+            self._out(Text(f"! {type(err).__name__}: {err}", style="bold red"))
+            if self.runner is not None:
+                self._render_steps()
+                self._render_detail()
