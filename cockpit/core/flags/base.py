@@ -40,6 +40,8 @@ class FlagUnavailable(FlagError):
 
 class FlagBackend(Protocol):
     name: str
+    # Optional attribute `bulk_reads: bool`: list() is cheap (one request/command), so batches of flips
+    # read every flag's state with it (cockpit.core.flags.flip.flip_many).
 
     async def list(self) -> list[FlagState]: ...
 

@@ -73,6 +73,11 @@ class CommandFlagBackend:
         self.values = dict(values or {})
         self._env = {"COCKPIT_FLAG_TOKEN": token} if token else {}
 
+    @property
+    def bulk_reads(self) -> bool:
+        """With a list template, batch flips read all states with one command instead of one per flag."""
+        return bool(self.list_template)
+
     def __repr__(self) -> str:
         return f"CommandFlagBackend(set={self.set_template!r})"
 

@@ -110,46 +110,12 @@ async def flip(backend: FlagBackend, flag: str, enabled: bool, *, reason: str, a
                log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
                retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> FlipResult:
     """Turn one flag on/off and prove it by reading it back; never raises for failures (the result says)."""
-    ctx = _Ctx(backend, flag, enabled, reason, actor, log, release_id, environment, break_glass, stage)
-    # Reads get one retry at most: a read is evidence, the set is the action.
-    read_retries = min(retries, 1)
-    try:
-        ctx.before = await _read(backend, flag, read_retries, backoff)
-    except FlagNotFound as e:
-        ctx.error, ctx.missing = redact(str(e)), True
-        return await ctx.finish()
-    except Exception:
-        pass  # the flip matters more than knowing the state before; `before` stays unknown
-
-    # One key for every retry of this flip: the flag API applies it once however often it arrives.
-    key = str(uuid.uuid4())
-    set_error: str | None = None
-    try:
-        _, ctx.attempts = await _retrying(
-            lambda: backend.set(flag, enabled, reason=reason, actor=actor.name, idempotency_key=key),
-            retries=retries, backoff=backoff)
-    except FlagError as e:
-        ctx.attempts = getattr(e, "attempts", 1)
-        set_error = redact(str(e))
-    except Exception as e:  # a bug or an unexpected library error must still be logged as a failed flip
-        ctx.attempts = max(ctx.attempts, 1)
-        set_error = redact(f"{type(e).__name__}: {e}")
-
-    read_error: str | None = None
-    try:
-        ctx.after = await _read(backend, flag, read_retries, backoff)
-    except Exception as e:
-        read_error = redact(str(e) if isinstance(e, FlagError) else f"{type(e).__name__}: {e}")
-
-    if ctx.after == enabled:
-        if set_error:  # e.g. the answer timed out but the change was applied: the read-back is what counts
-            ctx.note = f"the set request reported an error ({set_error}) but the flag reads back {_on_off(enabled)}"
-    elif set_error:
-        ctx.error = set_error
-    elif read_error:
-        ctx.error = f"the flip was accepted but reading the flag back failed: {read_error}"
-    else:
-        ctx.error = f"the flag service accepted the flip but the flag reads back {_on_off(ctx.after)}"
+    ctx = _Ctx(backend, flag, enabled, reason, actor, log, release_id, environment, break_glass, stage,
+               retries, backoff)
+    await ctx.read_before()
+    if not ctx.missing:
+        await ctx.send()
+        await ctx.read_after()
     return await ctx.finish()
 
 
@@ -157,9 +123,13 @@ async def _read(backend: FlagBackend, flag: str, retries: int, backoff: float) -
     return (await _retrying(lambda: backend.get(flag), retries=retries, backoff=backoff))[0].enabled
 
 
+def _describe(e: BaseException) -> str:
+    return redact(str(e) if isinstance(e, FlagError) else f"{type(e).__name__}: {e}")
+
+
 @dataclass
 class _Ctx:
-    """One flip's facts as they are learnt; `finish` turns them into the result and the log entry."""
+    """One flip's facts as they are learnt, phase by phase; `finish` turns them into the result and the entry."""
 
     backend: FlagBackend
     flag: str
@@ -171,14 +141,66 @@ class _Ctx:
     environment: str
     break_glass: bool
     stage: str | None
+    retries: int = 3
+    backoff: float = 0.5
     before: bool | None = None
     after: bool | None = None
     error: str | None = None
     note: str | None = None
     attempts: int = 0
     missing: bool = False
+    set_error: str | None = None
+    read_error: str | None = None
+
+    @property
+    def read_retries(self) -> int:
+        return min(self.retries, 1)  # a read is evidence, the set is the action: reads get one retry at most
+
+    async def read_before(self) -> None:
+        try:
+            self.before = await _read(self.backend, self.flag, self.read_retries, self.backoff)
+        except FlagNotFound as e:
+            self.error, self.missing = redact(str(e)), True
+        except Exception:
+            pass  # the flip matters more than knowing the state before; `before` stays unknown
+
+    async def send(self) -> None:
+        # One key for every retry of this flip: the flag API applies it once however often it arrives.
+        key = str(uuid.uuid4())
+        try:
+            _, self.attempts = await _retrying(
+                lambda: self.backend.set(self.flag, self.enabled, reason=self.reason, actor=self.actor.name,
+                                         idempotency_key=key),
+                retries=self.retries, backoff=self.backoff)
+        except FlagError as e:
+            self.attempts = getattr(e, "attempts", 1)
+            self.set_error = _describe(e)
+        except Exception as e:  # a bug or an unexpected library error must still be logged as a failed flip
+            self.attempts = max(self.attempts, 1)
+            self.set_error = _describe(e)
+
+    async def read_after(self) -> None:
+        try:
+            self.after = await _read(self.backend, self.flag, self.read_retries, self.backoff)
+        except Exception as e:
+            self.read_error = _describe(e)
+
+    def judge(self) -> None:
+        if self.missing:
+            return
+        if self.after == self.enabled:
+            if self.set_error:  # e.g. the answer timed out but the change was applied: the read-back counts
+                self.note = (f"the set request reported an error ({self.set_error}) but the flag reads back "
+                             f"{_on_off(self.enabled)}")
+        elif self.set_error:
+            self.error = self.set_error
+        elif self.read_error:
+            self.error = f"the flip was accepted but reading the flag back failed: {self.read_error}"
+        else:
+            self.error = f"the flag service accepted the flip but the flag reads back {_on_off(self.after)}"
 
     async def finish(self) -> FlipResult:
+        self.judge()
         ok = self.error is None and self.after == self.enabled
         error = self.error
         if not ok:
@@ -221,23 +243,50 @@ def _unique(flags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(flags))
 
 
-async def flip_many(backend: FlagBackend, wanted: Mapping[str, bool], **kw: Any) -> KillSwitchResult:
-    """One flip per flag, all started at once; the result lists every flag's exact outcome."""
+async def flip_many(backend: FlagBackend, wanted: Mapping[str, bool], *, reason: str, actor: Actor,
+                    log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
+                    retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> KillSwitchResult:
+    """One flip per flag, all at once; the result lists every flag's exact outcome.
+
+    The phases run in lockstep: read every flag, set every flag concurrently, read every flag back. When
+    the backend can list its flags, each read phase is one `list()` instead of one request per flag:
+    20 flags cost 22 requests instead of 60, which matters to a flag service that is struggling during
+    an incident (and to the kill switch's speed). A flag missing from a listing is read on its own.
+    """
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    names = list(wanted)
-    results = await asyncio.gather(*(flip(backend, f, wanted[f], **kw) for f in names), return_exceptions=True)
-    out: list[FlipResult] = []
-    for name, r in zip(names, results, strict=True):
-        if isinstance(r, BaseException):
-            if isinstance(r, asyncio.CancelledError):
-                raise r
-            out.append(FlipResult(flag=name, requested=wanted[name], before=None, after=None, ok=False,
-                                  error=redact(f"{type(r).__name__}: {r} [flag is unknown]"),
-                                  backend=getattr(backend, "name", "?")))
-        else:
-            out.append(r)
-    return KillSwitchResult(results=out, elapsed_s=loop.time() - t0)
+    ctxs = [_Ctx(backend, f, v, reason, actor, log, release_id, environment, break_glass, stage, retries, backoff)
+            for f, v in wanted.items()]
+    bulk = len(ctxs) > 1 and getattr(backend, "bulk_reads", False)
+
+    async def phase_read(targets: list[_Ctx], before: bool) -> None:
+        listing = await _listing(backend, retries=min(retries, 1), backoff=backoff) if bulk else None
+
+        async def one(c: _Ctx) -> None:
+            if listing is not None and c.flag in listing:
+                if before:
+                    c.before = listing[c.flag]
+                else:
+                    c.after = listing[c.flag]
+            else:
+                await (c.read_before() if before else c.read_after())
+
+        await asyncio.gather(*(one(c) for c in targets))
+
+    await phase_read(ctxs, before=True)
+    live = [c for c in ctxs if not c.missing]
+    await asyncio.gather(*(c.send() for c in live))
+    await phase_read(live, before=False)
+    results = await asyncio.gather(*(c.finish() for c in ctxs))
+    return KillSwitchResult(results=list(results), elapsed_s=loop.time() - t0)
+
+
+async def _listing(backend: FlagBackend, *, retries: int, backoff: float) -> dict[str, bool] | None:
+    try:
+        states, _ = await _retrying(backend.list, retries=retries, backoff=backoff)
+    except Exception:
+        return None  # each flag is then read on its own
+    return {s.name: s.enabled for s in states}
 
 
 async def kill_switch(backend: FlagBackend, flags: Iterable[str], *, reason: str, actor: Actor,

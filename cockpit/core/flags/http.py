@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 class HttpFlagBackend:
     name = "http"
+    bulk_reads = True
+    """list() is one request: batch flips read all states with it (see flip.flip_many)."""
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = 10.0, max_bytes: int = MAX_BODY):
         self.url = url.rstrip("/")

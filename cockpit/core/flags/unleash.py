@@ -27,6 +27,8 @@ _MAX_LIST = 20 * MAX_BODY
 
 class UnleashFlagBackend:
     name = "unleash"
+    bulk_reads = True
+    """list() is one request: batch flips read all states with it (see flip.flip_many)."""
 
     def __init__(self, url: str, token: str | None, *, project: str = "default", environment: str,
                  timeout: float = 10.0):
