@@ -1,0 +1,35 @@
+"""`cockpit log browse --config F`: the auditor's read-only TUI over the release log (issue 7).
+
+Plugged into `cockpit log` by log_cmd._EXTENSIONS. Needs no flag token and takes no lock; the
+store is opened read-only, and entries waiting in the spool are shown, never replayed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cockpit.cli.common import EXIT_OK, CliError, add_config, load
+
+
+def register_log(lsub: argparse._SubParsersAction) -> None:
+    b = lsub.add_parser("browse", help="the auditor's read-only browser: filter, detail, release story, verify, export")
+    add_config(b, env=False)
+    b.add_argument("--release", metavar="R", help="start filtered to this release")
+    b.add_argument("--oldest-first", action="store_true", help="start with the oldest entry (default: newest)")
+    b.set_defaults(func=_browse)
+
+
+def _browse(args: argparse.Namespace) -> int:
+    from cockpit.core.log.base import LogFilter
+    from cockpit.core.secrets import MissingSecret
+    from cockpit.ui.browser import BrowseError, Query, open_source
+    from cockpit.ui.browser_app import make_browser_app
+
+    runbook = load(args)
+    try:
+        source = open_source(runbook)
+    except (BrowseError, MissingSecret) as e:
+        raise CliError(str(e), 1) from None
+    query = Query(LogFilter(release_id=args.release), newest_first=not args.oldest_first)
+    make_browser_app(source, query=query).run()
+    return EXIT_OK

@@ -1,0 +1,118 @@
+"""The detail pane: one whole entry — who, what, the payload pretty-printed, evidence excerpts,
+a flag flip's before/after — with its hash and prev_hash, and whether the chain holds there.
+
+Everything from the entry is rendered as rich Text built piece by piece, never as markup: a
+payload may hold "[bold]" or escape sequences and must show as the characters it holds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.json import JSON
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from cockpit.core import kinds
+from cockpit.core.log.entry import Entry, format_at
+from cockpit.core.story import summary
+from cockpit.textsafe import printable
+
+EXCERPT_LINES = 30
+
+
+def _p(value: Any) -> str:
+    return printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _onoff(value: Any) -> str:
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    return "unknown" if value is None else _p(value)
+
+
+def entry_text(e: Entry, *, bad_seq: int | None = None, reason: str = "") -> Text:
+    t = Text(no_wrap=False)
+    t.append(f"#{e.seq}", "bold")
+    t.append(f"  {format_at(e.at)}  ")
+    t.append(_p(e.kind), "bold")
+    t.append("\n")
+    if bad_seq is not None and e.seq == bad_seq:
+        t.append(f" ✗ THE CHAIN BREAKS HERE: {printable(reason) or 'this entry does not match its hash'} \n",
+                 "bold reverse red")
+    elif bad_seq is not None and e.seq > bad_seq:
+        t.append(f" ? after the break at #{bad_seq}: not covered by the verified chain \n", "bold yellow")
+    t.append("release ", "dim").append(_p(e.release_id)).append("   environment ", "dim").append(_p(e.environment))
+    t.append("\nactor   ", "dim").append(_p(e.actor.name))
+    t.append(f"  (os user {_p(e.actor.os_user)} on {_p(e.actor.host)}"
+             + (f", git {_p(e.actor.git_email)}" if e.actor.git_email else "") + ")", "dim")
+    t.append("\nsummary ", "dim").append(summary(e, 500))
+    t.append("\n")
+    special = _special(e)
+    if special is not None:
+        t.append("\n").append(special)
+    t.append("\npayload\n", "bold")
+    pretty = printable(json.dumps(e.payload, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+    t.append(JSON(pretty).text if len(pretty) < 200_000 else Text(pretty))
+    t.append("\n\nhash      ", "dim").append(e.hash)
+    t.append("\nprev_hash ", "dim").append(e.prev_hash)
+    return t
+
+
+def _special(e: Entry) -> Text | None:
+    p = e.payload
+    if e.kind == kinds.FLAG_FLIPPED:
+        t = Text()
+        t.append("flag ", "dim").append(_p(p.get("flag", "?")), "bold").append("   ")
+        t.append(_onoff(p.get("before")), "bold").append(" → ").append(_onoff(p.get("after")), "bold")
+        ok = bool(p.get("ok", False))
+        t.append("   ok" if ok else "   FAILED", "green" if ok else "bold red")
+        t.append(f"\nrequested {_onoff(p.get('requested'))}, backend {_p(p.get('backend', '?'))}", "dim")
+        if p.get("reason"):
+            t.append("\nreason ", "dim").append(_p(p["reason"]))
+        if p.get("error"):
+            t.append("\nerror ", "dim").append(_p(p["error"]), "red")
+        return t.append("\n")
+    if e.kind == kinds.FLAGS_SNAPSHOT:
+        t = Text()
+        for name, value in sorted(p.get("flags", {}).items()):
+            t.append(f"{_p(name)}: ", "dim").append(_onoff(value), "bold").append("\n")
+        return t
+    if e.kind == kinds.EVIDENCE_TAKEN:
+        t = Text()
+        for ev in p.get("evidence", []):
+            if not isinstance(ev, dict):
+                continue
+            status = str(ev.get("status", "?"))
+            style = {"pass": "green", "fail": "bold red", "error": "bold red", "stale": "yellow"}.get(status, "")
+            t.append(f"{status.upper():7} ", style).append(_p(ev.get("id", "?")), "bold")
+            t.append(" [MUST] " if ev.get("blocking", True) else " [SHOULD] ", "dim")
+            t.append(_p(ev.get("detail", ""))).append(f"  taken {_p(ev.get('taken_at', ''))}\n", "dim")
+            excerpt = str(ev.get("excerpt") or "")
+            if excerpt:
+                lines = excerpt.splitlines()
+                for line in lines[:EXCERPT_LINES]:
+                    t.append("   │ ", "dim").append(printable(line)).append("\n")
+                if len(lines) > EXCERPT_LINES:
+                    t.append(f"   │ … {len(lines) - EXCERPT_LINES} more lines (in the payload below)\n", "dim")
+        return t
+    return None
+
+
+class DetailPane(VerticalScroll):
+    """Shows one entry; hidden until an entry is chosen."""
+
+    def compose(self):  # type: ignore[override]
+        yield Static(Text("Press Enter on an entry to see it whole.", "dim"), id="detail-body")
+
+    def show(self, entry: Entry | None, *, bad_seq: int | None = None, reason: str = "") -> None:
+        body = self.query_one("#detail-body", Static)
+        if entry is None:
+            body.update(Text("loading…", "dim"))
+        else:
+            body.update(entry_text(entry, bad_seq=bad_seq, reason=reason))
+        self.scroll_home(animate=False)

@@ -1,0 +1,325 @@
+"""The log list: a Line-API ScrollView that renders only the visible lines (toolong's approach).
+
+Line y is the entry of rank scroll_y + y; the entries come from a LogWindow (window.py explains
+how ranks map to keyset pages). Pages are fetched by a thread worker that calls one core
+function and posts PageFetched; nothing here waits on the store. A DataTable would hold and
+measure every row: at 100k rows that blocks the event loop for seconds.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, on, work
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from cockpit.core.log.entry import Entry
+from cockpit.core.story import summary, when
+from cockpit.textsafe import printable, shorten
+from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
+from cockpit.ui.browser.source import Reader
+from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
+
+# (title, width); the summary takes what is left.
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("", 1), ("seq", 7), ("time (UTC)", 19), ("release", 12), ("env", 7), ("actor", 9), ("kind", 17))
+MIN_SUMMARY = 12
+
+
+def _cell(text: str, width: int, right: bool = False) -> str:
+    text = shorten(printable(text, one_line=True), width)
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def summary_width(width: int) -> int:
+    return max(MIN_SUMMARY, width - sum(w + 1 for _, w in COLUMNS))
+
+
+def header_text(width: int) -> Text:
+    cells = [_cell(title, w, right=title == "seq") for title, w in COLUMNS]
+    return Text(" ".join([*cells, _cell("summary", summary_width(width))]), no_wrap=True, overflow="crop")
+
+
+_KIND_CLASS = {
+    "decision.go": "log-view--kind-go", "release.done": "log-view--kind-go",
+    "decision.nogo": "log-view--kind-bad", "stage.killed": "log-view--kind-bad",
+}
+
+
+class ColumnHeader(Widget):
+    """The column titles above the list (same layout as the rows, follows the width)."""
+
+    DEFAULT_CSS = "ColumnHeader { height: 1; text-style: bold; background: $boost; }"
+
+    def render(self) -> Text:
+        return header_text(self.size.width)
+
+
+class LogView(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    LogView { overflow-x: hidden; overflow-y: auto; height: 1fr; }
+    LogView > .log-view--cursor { background: $accent 40%; text-style: bold; }
+    LogView:focus > .log-view--cursor { background: $accent 70%; }
+    LogView > .log-view--tampered { background: $error 70%; color: $text; text-style: bold; }
+    LogView > .log-view--unverified { color: $warning; }
+    LogView > .log-view--loading { color: $text-muted; }
+    LogView > .log-view--time { color: $text-muted; }
+    LogView > .log-view--kind-go { color: $success; }
+    LogView > .log-view--kind-bad { color: $error; }
+    LogView > .log-view--kind-flag { color: $warning; }
+    LogView > .log-view--kind-rollback { color: $secondary; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "log-view--cursor", "log-view--tampered", "log-view--unverified", "log-view--loading", "log-view--time",
+        "log-view--kind-go", "log-view--kind-bad", "log-view--kind-flag", "log-view--kind-rollback"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "choose", "Detail"),
+    ]
+
+    def __init__(self, reader: Reader, query: Query = Query(), *, page_size: int = PAGE_SIZE,
+                 capacity: int = CAPACITY, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.reader = reader
+        self.window = LogWindow(query, page_size=page_size, capacity=capacity)
+        self.cursor = 0
+        self.bad_seq: int | None = None
+        """First entry that breaks the chain (from verify); it and everything after is marked."""
+        self._highlighted: Entry | None = None
+        self._after_extent: str | None = None   # "last": End pressed before the count was known
+        self._seek_seq: int | None = None
+        self._start_query = query
+
+    # -- loading ----------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.load(self._start_query)
+
+    @property
+    def current_query(self) -> Query:
+        return self.window.query
+
+    @property
+    def loaded(self) -> bool:
+        """The first page of the current query is in (the list has something to paint)."""
+        return self.window.loaded
+
+    @property
+    def extent_known(self) -> bool:
+        return self.window.extent is not None
+
+    def load(self, query: Query, *, seek: int | None = None) -> None:
+        """Show `query` from its first entry (or from `seek`)."""
+        first = self.window.reset(query)
+        self.cursor = 0
+        self._seek_seq = seek
+        self._after_extent = None
+        self.scroll_to(y=0, animate=False)
+        self._resize()
+        self._fetch(first)
+        self._extent(query)
+
+    def seek(self, seq: int) -> None:
+        """Move the list (and the cursor) to `seq`, or the next matching entry in display order."""
+        if not self.extent_known:
+            self._seek_seq = seq
+            return
+        self._fetch(self.window.seek(seq))
+
+    def fetch_failed(self) -> None:
+        """A page could not be read (store away): forget it, so scrolling asks again."""
+        self.window.pending = None
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _fetch(self, f: Fetch) -> None:
+        self.post_message(PageFetched(f, fetch_rows(self.reader, f)))
+
+    @work(thread=True, exclusive=True, group="extent", exit_on_error=False)
+    def _extent(self, query: Query) -> None:
+        self.post_message(ExtentKnown(query, fetch_extent(self.reader, query)))
+
+    @on(PageFetched)
+    def _page(self, event: PageFetched) -> None:
+        event.stop()
+        shift = self.window.apply(event.fetch, event.rows)
+        if shift is None:
+            self._plan()
+            return
+        self._resize()
+        if shift:
+            self.cursor += shift
+            self.scroll_to(y=self.scroll_offset.y + shift, animate=False)
+        if event.fetch.target_seq is not None:
+            rank = self._landing(event.fetch.target_seq)
+            self.cursor = rank
+            self.scroll_to(y=max(0, rank - self._height() // 3), animate=False)
+        elif event.fetch.tail and self._after_extent == "last":
+            self._after_extent = None
+            self._move(self.window.total - 1)
+        self._clamp_cursor()
+        self.refresh()
+        self._announce()
+        self._plan()
+
+    def _landing(self, seq: int) -> int:
+        """Rank of `seq` in the window, or of the first entry after it in display order."""
+        rank = self.window.rank_of(seq)
+        if rank is not None:
+            return rank
+        return self.window.base
+
+    @on(ExtentKnown)
+    def _extent_known(self, event: ExtentKnown) -> None:
+        # Not stopped: the screen shows the count too.
+        if not self.window.set_extent(event.query, event.extent):
+            return
+        self._resize()
+        self.refresh()
+        if self._seek_seq is not None:
+            seq, self._seek_seq = self._seek_seq, None
+            self.seek(seq)
+        elif self._after_extent == "last":
+            self.action_last()
+        self._plan()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.window.total)
+
+    def _height(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    def _plan(self) -> None:
+        f = self.window.want(int(self.scroll_offset.y), self._height())
+        if f is not None:
+            self._fetch(f)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._plan()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._resize()
+        self._plan()
+
+    # -- cursor -----------------------------------------------------------------------------------
+    def _clamp_cursor(self) -> None:
+        self.cursor = max(0, min(self.cursor, self.window.total - 1))
+
+    def _move(self, rank: int, *, keep_offset: bool = False) -> None:
+        total = self.window.total
+        if total == 0:
+            return
+        old = self.cursor
+        self.cursor = max(0, min(rank, total - 1))
+        top, height = int(self.scroll_offset.y), self._height()
+        if keep_offset:
+            self.scroll_to(y=max(0, top + self.cursor - old), animate=False)
+        elif self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        self.refresh()
+        self._announce()
+        self._plan()
+
+    def _announce(self) -> None:
+        entry = self.window.row(self.cursor)
+        if entry is not self._highlighted:
+            self._highlighted = entry
+            self.post_message(EntryHighlighted(entry))
+
+    @property
+    def highlighted(self) -> Entry | None:
+        return self.window.row(self.cursor)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move(self.cursor + direction * self._height(), keep_offset=True)
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_last(self) -> None:
+        if not self.extent_known:
+            self._after_extent = "last"  # done when the count arrives
+            return
+        if self.window.at_end and self.window.entries:
+            self._move(self.window.total - 1)
+            return
+        self._after_extent = "last"
+        self.scroll_to(y=max(0, self.window.total - self._height()), animate=False)
+        self._plan()
+
+    def action_choose(self) -> None:
+        entry = self.highlighted
+        if entry is not None:
+            self.post_message(EntryChosen(entry))
+
+    def on_click(self, event: events.Click) -> None:
+        self._move(int(self.scroll_offset.y) + event.y)
+        if event.chain == 2:
+            self.action_choose()
+
+    def set_bad_seq(self, seq: int | None) -> None:
+        self.bad_seq = seq
+        self.refresh()
+
+    # -- rendering --------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        rank = int(self.scroll_offset.y) + y
+        width = self.size.width
+        base = self.rich_style
+        if rank >= self.window.total:
+            return Strip.blank(width, base)
+        entry = self.window.row(rank)
+        if entry is None:
+            style = base + self.get_component_rich_style("log-view--loading")
+            return Strip([Segment(" " * 9 + "…", style)]).crop_extend(0, width, style)
+        text = self.row_text(entry, width)
+        style = base
+        if self.bad_seq is not None and entry.seq >= self.bad_seq:
+            cls = "log-view--tampered" if entry.seq == self.bad_seq else "log-view--unverified"
+            style = style + self.get_component_rich_style(cls)
+        if rank == self.cursor:
+            style = style + self.get_component_rich_style("log-view--cursor")
+        text.stylize_before(style)
+        return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, style)
+
+    def row_text(self, e: Entry, width: int) -> Text:
+        mark = " "
+        if self.bad_seq is not None and e.seq >= self.bad_seq:
+            mark = "✗" if e.seq == self.bad_seq else "?"
+        kind_style = self._kind_style(e.kind)
+        time_style = self.get_component_rich_style("log-view--time")
+        widths = [w for _, w in COLUMNS]
+        return Text.assemble(
+            (mark, ""), " ",
+            (_cell(str(e.seq), widths[1], right=True), ""), " ",
+            (_cell(when(e.at), widths[2]), time_style), " ",
+            _cell(e.release_id, widths[3]), " ",
+            _cell(e.environment, widths[4]), " ",
+            _cell(e.actor.name, widths[5]), " ",
+            (_cell(e.kind, widths[6]), kind_style), " ",
+            _cell(summary(e, summary_width(width)), summary_width(width)),
+            no_wrap=True, overflow="crop")
+
+    def _kind_style(self, kind: str) -> Style:
+        cls = _KIND_CLASS.get(kind)
+        if cls is None and kind.startswith("flag"):
+            cls = "log-view--kind-flag"
+        elif cls is None and kind.startswith("rollback."):
+            cls = "log-view--kind-rollback"
+        return self.get_component_rich_style(cls) if cls else Style()

@@ -1,0 +1,297 @@
+"""The auditor's release-log browser: read-only, paged from the store, integrity on demand.
+
+The screen is given a `Source` (a read-only reader, where it is, the spool count) and needs
+nothing else from its app: `cockpit log browse` hosts it in BrowserApp, the main cockpit can
+push it. No action here can write: the reader has no write method, and the store itself was
+opened read-only (source.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.worker import Worker
+
+from cockpit.core.log.base import LogFilter, VerifyResult
+from cockpit.core.log.entry import Entry
+from cockpit.textsafe import printable
+from cockpit.ui.browser.detail import DetailPane
+from cockpit.ui.browser.errors import WorkerErrors
+from cockpit.ui.browser.filter_query import FilterSyntaxError, describe_filter, format_filter, parse_filter
+from cockpit.ui.browser.log_view import ColumnHeader, LogView
+from cockpit.ui.browser.messages import (
+    EntryChosen,
+    EntryHighlighted,
+    Exported,
+    ExtentKnown,
+    SeqFound,
+    SpoolCounted,
+    VerifyDone,
+    VerifyProgress,
+)
+from cockpit.ui.browser.prompt import PromptScreen
+from cockpit.ui.browser.source import Source, export_filter, export_format
+from cockpit.ui.browser.story_view import ReleaseStoryScreen
+from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Query
+
+FILTER_HELP = "release:ID env:E actor:A kind:K|flag. since:2024-05-01 until:… words"
+
+
+class BrowserScreen(WorkerErrors, Screen[None]):
+    CSS_PATH = "browser.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("g", "jump_release", "Go to release"),
+        Binding("s", "story", "Release story"),
+        Binding("o", "toggle_order", "Order"),
+        Binding("v", "verify", "Verify chain"),
+        Binding("b", "jump_break", "To the break", show=False),
+        Binding("x", "export", "Export"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("escape", "back", "Close", show=False),
+    ]
+
+    def __init__(self, source: Source, *, query: Query = Query(), page_size: int = PAGE_SIZE,
+                 capacity: int = CAPACITY, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.source = source
+        self._start = query
+        self._page_size, self._capacity = page_size, capacity
+        self.verify_result: VerifyResult | None = None
+        self.spool_waiting = 0
+        self.total: int | None = None
+        self.exported: tuple[Path, int, str] | None = None
+
+    # -- layout -----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        with Horizontal(id="filter-bar"):
+            yield Label("filter", id="filter-label")
+            yield Input(value=format_filter(self._start.flt), placeholder=FILTER_HELP, id="filter")
+        yield Static(id="integrity", classes="hidden")
+        yield ProgressBar(id="verify-progress", show_eta=False, classes="hidden")
+        yield ColumnHeader()
+        yield LogView(self.source.reader, self._start, page_size=self._page_size, capacity=self._capacity, id="log")
+        yield DetailPane(id="detail", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.log_view.focus()
+        self._show_status()
+        self._count_spool()
+
+    @property
+    def log_view(self) -> LogView:
+        return self.query_one("#log", LogView)
+
+    @property
+    def query_now(self) -> Query:
+        return self.log_view.window.query
+
+    # -- status line ------------------------------------------------------------------------------
+    def _show_status(self) -> None:
+        q = self.query_now
+        t = Text()
+        t.append(printable(self.source.description, one_line=True), "bold")
+        t.append("  ·  read-only  ·  ")
+        t.append("counting…" if self.total is None else f"{self.total:,} entries", "bold")
+        t.append(f"  ·  {'newest' if q.newest_first else 'oldest'} first  ·  {describe_filter(q.flt)}")
+        if self.spool_waiting:
+            t.append(f"  ·  {self.spool_waiting} waiting in the local spool (not yet in the chain)", "bold yellow")
+        self.query_one("#status", Static).update(t)
+
+    @work(thread=True, exit_on_error=False, group="spool")
+    def _count_spool(self) -> None:
+        self.post_message(SpoolCounted(self.source.spool_waiting()))
+
+    @on(SpoolCounted)
+    def _spool(self, event: SpoolCounted) -> None:
+        self.spool_waiting = event.waiting
+        self._show_status()
+
+    @on(ExtentKnown)
+    def _extent(self, event: ExtentKnown) -> None:
+        if event.query == self.query_now:
+            self.total = event.extent.total
+            self._show_status()
+
+    # -- list and detail --------------------------------------------------------------------------
+    def _load(self, query: Query, *, seek: int | None = None) -> None:
+        self.total = None
+        self.log_view.load(query, seek=seek)
+        self._show_status()
+
+    @on(EntryChosen)
+    def _chosen(self, event: EntryChosen) -> None:
+        detail = self.query_one(DetailPane)
+        detail.remove_class("hidden")
+        self._show_detail(event.entry)
+
+    @on(EntryHighlighted)
+    def _highlighted(self, event: EntryHighlighted) -> None:
+        if not self.query_one(DetailPane).has_class("hidden"):
+            self._show_detail(event.entry)
+
+    def _show_detail(self, entry: Entry | None) -> None:
+        r = self.verify_result
+        bad = r.first_bad_seq if r is not None and not r.ok else None
+        self.query_one(DetailPane).show(entry, bad_seq=bad, reason=r.reason if r else "")
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one("#filter", Input):
+            self.log_view.focus()
+            return
+        self.query_one(DetailPane).add_class("hidden")
+
+    # -- filter and order -------------------------------------------------------------------------
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter(self, event: Input.Submitted) -> None:
+        bar = self.query_one("#filter", Input)
+        try:
+            flt = parse_filter(event.value)
+        except FilterSyntaxError as e:
+            bar.add_class("-invalid")
+            self.notify(str(e), title="filter", severity="error")
+            return
+        bar.remove_class("-invalid")
+        self._load(Query(flt, self.query_now.newest_first))
+        self.log_view.focus()
+
+    def set_filter(self, flt: LogFilter, *, seek: int | None = None) -> None:
+        self.query_one("#filter", Input).value = format_filter(flt)
+        self._load(Query(flt, self.query_now.newest_first), seek=seek)
+
+    def action_toggle_order(self) -> None:
+        q = self.query_now
+        here = self.log_view.highlighted
+        self._load(Query(q.flt, not q.newest_first), seek=here.seq if here else None)
+
+    def action_reload(self) -> None:
+        here = self.log_view.highlighted
+        self._load(self.query_now, seek=here.seq if here else None)
+        self._count_spool()
+
+    # -- jumps ------------------------------------------------------------------------------------
+    def action_jump_release(self) -> None:
+        def go(release: str | None) -> None:
+            if release:
+                self._find_release(release, self.query_now.flt)
+
+        self.app.push_screen(PromptScreen("Go to release", placeholder="release id, e.g. shop-1.4",
+                                          hint="The list moves to the release's first entry under the current filter."),
+                             go)
+
+    @work(thread=True, exit_on_error=False, group="jump")
+    def _find_release(self, release: str, flt: LogFilter) -> None:
+        first = self.source.reader.page(replace(flt, release_id=release), limit=1)
+        self.post_message(SeqFound(first[0].seq if first else None, f"release {release}"))
+
+    @on(SeqFound)
+    def _found(self, event: SeqFound) -> None:
+        if event.seq is None:
+            self.notify(f"No entries of {printable(event.what, one_line=True)} under this filter.", severity="warning")
+            return
+        self.log_view.seek(event.seq)
+
+    def action_jump_break(self) -> None:
+        r = self.verify_result
+        if r is None or r.ok or r.first_bad_seq is None:
+            self.notify("No break to go to: verify the chain first (v)." if r is None else "The chain is intact.")
+            return
+        if self.query_now.flt != LogFilter():
+            self.notify("Filter cleared to show where the chain breaks.")
+            self.set_filter(LogFilter(), seek=r.first_bad_seq)
+        else:
+            self.log_view.seek(r.first_bad_seq)
+
+    def action_story(self) -> None:
+        entry = self.log_view.highlighted
+        if entry is None:
+            self.notify("Move to an entry first.")
+            return
+        self.app.push_screen(ReleaseStoryScreen(self.source.reader, entry.release_id))
+
+    # -- integrity --------------------------------------------------------------------------------
+    def action_verify(self) -> None:
+        bar = self.query_one("#verify-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.remove_class("hidden")
+        self._banner("verifying the hash chain…", "checking")
+        self._verify()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def _verify(self) -> None:
+        result = self.source.reader.verify(lambda done, total: self.post_message(VerifyProgress(done, total)))
+        self.post_message(VerifyDone(result))
+
+    @on(VerifyProgress)
+    def _progress(self, event: VerifyProgress) -> None:
+        self.query_one("#verify-progress", ProgressBar).update(total=max(1, event.total), progress=event.checked)
+
+    @on(VerifyDone)
+    def _verified(self, event: VerifyDone) -> None:
+        r = self.verify_result = event.result
+        self.query_one("#verify-progress", ProgressBar).add_class("hidden")
+        if r.ok:
+            self._banner(f"✓ chain intact: {r.checked:,} entries verified, each hash recomputed and linked", "intact")
+            self.log_view.set_bad_seq(None)
+        else:
+            self._banner(f"✗ CHAIN BROKEN at #{r.first_bad_seq}: {printable(r.reason, one_line=True)}. "
+                         f"{r.checked:,} entries before it are intact; #{r.first_bad_seq} and later cannot be "
+                         "trusted. Press b to go there.", "broken")
+            self.log_view.set_bad_seq(r.first_bad_seq)
+        if not self.query_one(DetailPane).has_class("hidden"):
+            self._show_detail(self.log_view.highlighted)
+
+    def _banner(self, text: str, state: str) -> None:
+        banner = self.query_one("#integrity", Static)
+        banner.update(Text(text))
+        banner.set_classes(state)
+
+    def worker_failed(self, worker: Worker) -> None:
+        if worker.group == "page":
+            self.log_view.fetch_failed()
+        elif worker.group == "verify":
+            self.query_one("#verify-progress", ProgressBar).add_class("hidden")
+            self._banner("verify could not finish (see the notification); press v to try again", "checking")
+
+    # -- export -----------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        flt = self.query_now.flt
+
+        def go(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                export_format(path)
+            except ValueError as e:
+                self.notify(str(e), title="export", severity="error")
+                return
+            self._export(path, flt)
+
+        self.app.push_screen(PromptScreen(f"Export {describe_filter(flt)} to", placeholder="release-log.tsv",
+                                          hint="The format follows the name: .tsv (seed 003 columns), "
+                                               ".md (RELEASE_LOG.md) or .jsonl (every field, hashes)."), go)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def _export(self, path: str, flt: LogFilter) -> None:
+        target, n, fmt = export_filter(self.source.reader, path, flt)
+        self.post_message(Exported(str(target), n, fmt))
+
+    @on(Exported)
+    def _exported(self, event: Exported) -> None:
+        self.exported = (Path(event.path), event.count, event.fmt)
+        self.notify(f"{event.count:,} entries written to {printable(event.path, one_line=True)}",
+                    title=f"exported ({event.fmt})", timeout=10)
