@@ -142,3 +142,70 @@ async def test_secrets_never_reach_log_entries_or_results(script_server, actor, 
     for e in release_log.entries():
         assert TOKEN not in str(e.to_json())
         assert "[redacted]" in e.payload["error"]
+
+
+async def test_kill_switch_reads_with_one_listing_before_and_after(script_server, actor, release_log):
+    """20 flags: one GET /flags, 20 PUTs, one GET /flags — not 60 requests to a struggling service."""
+    import json as _json
+
+    state = {f"F{i}": True for i in range(20)}
+
+    def answer(req):
+        if req.method == "GET" and req.path == "/flags":
+            return Scripted(200, {"flags": [{"name": n, "enabled": v} for n, v in state.items()]})
+        name = req.path.rsplit("/", 1)[1]
+        if req.method == "PUT":
+            state[name] = _json.loads(req.body)["enabled"]
+        return Scripted(200, {"name": name, "enabled": state[name]})
+
+    srv = script_server(answer)
+    b = HttpFlagBackend(srv.url, TOKEN)
+    result = await kill_switch(b, list(state), **_kw(actor, release_log))
+    await b.aclose()
+    assert result.ok and not any(state.values())
+    assert all(r.before is True and r.after is False for r in result.results)
+    calls = [(r.method, r.path) for r in srv.requests]
+    assert calls.count(("GET", "/flags")) == 2 and len(calls) == 22
+
+
+def test_make_backend_from_the_runbook(monkeypatch, tmp_path):
+    from cockpit.config import parse_runbook
+    from cockpit.core.flags.factory import make_backend
+    from cockpit.core.flags.unleash import UnleashFlagBackend
+    from cockpit.core.secrets import MissingSecret
+
+    rb = parse_runbook("""
+[release]
+name = "shop"
+[log]
+path = "log.sqlite"
+[environments.prod]
+url = "https://shop.example"
+flag_environment = "production"
+[environments.stage]
+url = "https://stage.shop.example"
+[flags]
+backend = "unleash"
+url = "{env.url}/unleash"
+token_secret = "unleash-admin"
+project = "shop"
+environment = "development"
+""", tmp_path / "rb.toml")
+    monkeypatch.delenv("COCKPIT_SECRET_UNLEASH_ADMIN", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    import keyring
+    from keyring.backends.null import Keyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Keyring())
+    try:
+        with pytest.raises(MissingSecret, match="unleash-admin"):
+            make_backend(rb, "prod")
+    finally:
+        keyring.set_keyring(previous)
+    monkeypatch.setenv("COCKPIT_SECRET_UNLEASH_ADMIN", "*:*.admin-token-1")
+    prod, stage = make_backend(rb, "prod"), make_backend(rb, "stage")
+    assert isinstance(prod, UnleashFlagBackend)
+    assert (prod.environment, stage.environment) == ("production", "development")
+    assert prod.url == "https://shop.example/unleash" and prod.project == "shop"
+    assert "admin-token-1" not in repr(prod)
