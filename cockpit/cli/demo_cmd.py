@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -65,8 +66,13 @@ def demo_environment(dir: str | None = None, keep: bool = False,
                 scratch = make_scratch(root, target)
         except FileExistsError as e:
             raise CliError(str(e)) from None
+        except subprocess.CalledProcessError as e:
+            detail = (e.stderr or "").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
+            raise CliError(f"cannot build the demo folder in {root}: git {e.cmd[-1] if e.cmd else ''} "
+                           f"failed: {detail[0]}") from None
         except (OSError, RuntimeError) as e:
-            raise CliError(f"cannot build the demo folder in {root}: {e}") from None
+            hint = " (is git installed?)" if isinstance(e, FileNotFoundError) else ""
+            raise CliError(f"cannot build the demo folder in {root}: {e}{hint}") from None
         os.environ[env_name(SECRET)] = target.token
         yield target, scratch
     finally:
