@@ -215,3 +215,15 @@ def test_loopback_server_helper_answers_concurrently():
             bodies = list(pool.map(lambda _: urllib.request.urlopen(url, timeout=5).read(), range(20)))
         assert bodies == [b"ok"] * 20
         assert time.perf_counter() - start < 1.5
+
+
+async def test_head_is_not_judged_by_the_announced_size(server, make_ctx):
+    url = server.route("/download", body="", declared_length=5_000_000_000)
+    ev = await take(http(url, method="HEAD", max_bytes=1000), make_ctx())
+    assert ev.status is Status.PASS, ev.detail
+
+
+async def test_status_is_reported_before_size(server, make_ctx):
+    url = server.route("/health", status=500, endless=True)
+    ev = await take(http(url, max_bytes=10_000), make_ctx())
+    assert ev.status is Status.FAIL and ev.detail.startswith("server error HTTP 500")

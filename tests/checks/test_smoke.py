@@ -289,3 +289,15 @@ async def test_url_errors(server, make_ctx):
     hang = server.route("/hang.env", hang=True)
     ev = await take(smoke(hang, key="smoke_sso", timeout="300ms"), make_ctx())
     assert ev.status is Status.FAIL and "timed out after 0.3s" in ev.detail
+
+
+async def test_oversize_documents_are_refused(tmp_path, make_ctx, server, monkeypatch):
+    from cockpit.core.checks import smoke as smoke_module
+
+    monkeypatch.setattr(smoke_module, "MAX_BYTES", 10_000)  # the real cap is 20 MB; same code path
+    (tmp_path / "big.env").write_text("smoke_sso=PASS\n" + "#" * 20_000)
+    ev = await take(smoke("big.env", key="smoke_sso"), make_ctx())
+    assert ev.status is Status.ERROR and ev.detail == "smoke results file big.env is larger than 10000 bytes"
+    url = server.route("/endless.env", endless=True)
+    ev = await take(smoke(url, key="smoke_sso"), make_ctx())
+    assert ev.status is Status.ERROR and ev.detail == f"smoke results at {url} are larger than 10000 bytes"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -47,6 +48,8 @@ async def test_mixed_kinds_and_failures_never_raise(server, make_ctx, tmp_path: 
                    "backup": Status.FAIL, "comms": Status.PENDING, "main": Status.ERROR,
                    "bad-placeholder": Status.ERROR}
     assert [e.blocking for e in results] == [True, True, True, True, False, True, True, True]
+    for e in results:  # evidence goes into the release log as JSON
+        assert Evidence.from_json(json.loads(json.dumps(e.to_json()))).status is e.status
 
 
 async def test_a_broken_progress_callback_loses_nothing(server, make_ctx):

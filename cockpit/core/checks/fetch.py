@@ -65,7 +65,7 @@ def new_client(verify: bool = True) -> httpx.AsyncClient:
 
     return httpx.AsyncClient(
         transport=_PoolPerOrigin(verify),
-        verify=_tls_context(verify),
+        verify=verify,  # used only for proxies from the environment (HTTPS_PROXY...)
         follow_redirects=False,
         timeout=httpx.Timeout(10.0),
         headers={"User-Agent": "release-cockpit"},
@@ -206,7 +206,8 @@ async def fetch(
                 declared = response.headers.get("content-length", "")
                 chunks: list[bytes] = []
                 size = 0
-                oversize = declared.isdigit() and int(declared) > max_bytes
+                # HEAD announces the size of a body it does not send.
+                oversize = method != "HEAD" and declared.isdigit() and int(declared) > max_bytes
                 if not oversize and method != "HEAD":
                     async for chunk in response.aiter_bytes():
                         chunks.append(chunk)

@@ -32,8 +32,6 @@ async def run(check: HttpCheck, ctx: CheckContext) -> Found:
     fail = lambda detail: Found(Status.FAIL, detail, excerpt, data)  # noqa: E731
     answered = f"HTTP {got.status_code} in {got.latency_ms:.0f} ms"
 
-    if got.oversize:
-        return fail(f"{answered}: body larger than max_bytes ({check.max_bytes} bytes); not read further")
     expected = check.expect_status if isinstance(check.expect_status, list) else [check.expect_status]
     if got.status_code not in expected:
         want = " or ".join(str(s) for s in expected)
@@ -44,6 +42,8 @@ async def run(check: HttpCheck, ctx: CheckContext) -> Found:
         reason = f" {one_line(got.reason, 60)}" if got.reason else ""
         kind = "server error " if got.status_code >= 500 else ""
         return fail(f"{kind}HTTP {got.status_code}{reason} (expected {want})")
+    if got.oversize:
+        return fail(f"{answered}: body larger than max_bytes ({check.max_bytes} bytes); not read further")
     if check.max_latency_ms is not None and got.latency_ms > check.max_latency_ms:
         return fail(f"{answered}: slower than the {check.max_latency_ms} ms budget")
     if check.json_expect:
