@@ -25,6 +25,8 @@ _HEALTH = re.compile(r"^/health(?:/([^/]+))?$")
 class DemoServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The stdlib default backlog (5) drops the SYNs of a burst of checks: ~1 s retransmit delays.
+    request_queue_size = 128
     target: DemoTarget
 
 
