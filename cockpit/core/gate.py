@@ -56,10 +56,12 @@ def describe(check: CheckConfig, ev: Evidence | None, now: datetime) -> str | No
         if check.kind == "manual":
             return f"{name} is waiting for a person to confirm: {check.prompt}"
         return f"{name} has no evidence yet"
+    if ev.status is Status.STALE:  # the check itself found old data (a file's mtime, a report's timestamp)
+        return f"{name} is stale: {ev.detail}"
     ev = ev.freshness(check.max_age, now)
     if ev.status is Status.PASS:
         return None
-    if ev.status is Status.STALE:
+    if ev.status is Status.STALE:  # the evidence itself is too old: take it again
         return f"{name} is stale: taken {humanize(ev.age(now))} ago, counts for {humanize(check.max_age)}"
     verb = "could not be checked" if ev.status is Status.ERROR else "failed"
     return f"{name} {verb}: {ev.detail}"

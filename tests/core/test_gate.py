@@ -92,6 +92,12 @@ def test_should_items_warn_but_do_not_block() -> None:
     assert v.go and v.warnings == ["SHOULD 'grafana' is waiting for a person to confirm: Dashboards ready"]
 
 
+def test_stale_data_found_by_the_check_is_worded_with_its_own_age() -> None:
+    evidence = dict(ALL_PASS, **{"smoke-sso": ev("smoke-sso", Status.STALE, detail="results are 2h old (max 15m)")})
+    v = evaluate(RUNBOOK, evidence, now=NOW, environment="prod", target_on_main=True)
+    assert v.reasons == ["MUST 'smoke-sso' is stale: results are 2h old (max 15m)"]
+
+
 def test_error_status_is_worded_as_could_not_check() -> None:
     evidence = dict(ALL_PASS, health=ev("health", Status.ERROR, detail="secret 'x' is not set"))
     v = evaluate(RUNBOOK, evidence, now=NOW, environment="prod", target_on_main=True)

@@ -135,7 +135,13 @@ class LogView(ScrollView, can_focus=True):
         if not self.extent_known:
             self._seek_seq = seq
             return
-        self._fetch(self.window.seek(seq))
+        f = self.window.seek(seq)
+        # Go there now (entries show as loading): the viewport and the pending fetch agree, so
+        # planning does not take the jump for a stray fetch and replace it.
+        self.cursor = f.rank
+        self.scroll_to(y=max(0, f.rank - self._height() // 3), animate=False)
+        self.refresh()
+        self._fetch(f)
 
     def fetch_failed(self) -> None:
         """A page could not be read (store away): forget it, so scrolling asks again."""

@@ -172,6 +172,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
     def set_filter(self, flt: LogFilter, *, seek: int | None = None) -> None:
         self.query_one("#filter", Input).value = format_filter(flt)
         self._load(Query(flt, self.query_now.newest_first), seek=seek)
+        self.log_view.focus()
 
     def action_toggle_order(self) -> None:
         q = self.query_now

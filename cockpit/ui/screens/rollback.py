@@ -26,11 +26,10 @@ from textual.widgets import Button, Footer, Input, Label, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.config import Runbook
-from cockpit.core.evidence import Evidence, utcnow
+from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor
 from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, load_plan
-from cockpit.core.rollback.runner import FlagOutcome
 from cockpit.ui.widgets.confirm import ConfirmScreen
 
 CLOSE = "close"
@@ -40,6 +39,15 @@ ICON = {"pending": "·", "current": "▶", "running": "…", "done": "✔", "ski
 def clock_text(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     return f"{m:02d}:{s:02d}"
+
+
+def _result_text(r: StepResult) -> str:
+    """A step's outcome in words, without durations (those are in the log and the clock)."""
+    if r.step == "deploy" and r.outcome != "skipped" and "exit_code" in r.data:
+        if r.data.get("timed_out"):
+            return f"redeploy of {r.data.get('ref')} timed out: its process group was killed"
+        return f"redeploy of {r.data.get('ref')}: exit code {r.data.get('exit_code')}"
+    return r.detail
 
 
 class NoteScreen(ModalScreen[str | None]):
@@ -257,7 +265,7 @@ class RollbackScreen(Screen[str | None]):
         detail.update(t)
         if failed:
             res = self.runner.results.get(step)
-            status.update(Text(f"✘ FAILED: {res.detail if res else 'see the output'}"))
+            status.update(Text(f"✘ FAILED: {_result_text(res) if res else 'see the output'}"))
             status.add_class("failed")
         else:
             status.update("")
@@ -304,16 +312,9 @@ class RollbackScreen(Screen[str | None]):
         assert self.runner is not None
         await self._ensure_begun()
 
-        def on_flag(o: FlagOutcome) -> None:
-            self.post_message(OutputLine(Text(o.text(), style="green" if o.ok else "red")))
-
-        def on_evidence(e: Evidence) -> None:
-            ok = e.status.value == "pass"
-            self.post_message(OutputLine(Text(f"{'✔' if ok else '✘'} {e.check_id}: {e.status.value} — {e.detail}",
-                                              style="green" if ok else "red")))
-
-        result = await self.runner.run_step(step, on_line=lambda line: self.post_message(OutputLine(Text(line))),
-                                            on_flag=on_flag, on_evidence=on_evidence)
+        # Per-flag and per-check outcomes are written when the step ends, in plan order (they land
+        # concurrently, in any order); the deploy's output is streamed line by line as it comes.
+        result = await self.runner.run_step(step, on_line=lambda line: self.post_message(OutputLine(Text(line))))
         self.post_message(StepDone(result))
 
     async def _ensure_begun(self) -> None:
@@ -334,7 +335,10 @@ class RollbackScreen(Screen[str | None]):
         self.running = False
         self.status[r.step] = r.outcome
         style = {"done": "bold green", "skipped": "yellow"}.get(r.outcome, "bold red")
-        self._out(Text(f"{r.step}: {r.outcome.upper()} — {r.detail}", style=style))
+        if r.step != "deploy":
+            for line in r.lines:
+                self._out(Text(line, style="green" if line.startswith("✔") else "red"))
+        self._out(Text(f"{r.step}: {r.outcome.upper()} — {_result_text(r)}", style=style))
         self.refresh_clock()
         if r.outcome == "failed":
             self._render_steps()

@@ -1,0 +1,218 @@
+"""The release owner's cockpit: one App, two modes (readiness, cutover), modal forms on top.
+
+The shell is thin: every action is a worker that calls one core coroutine (cockpit.core.session /
+cockpit.core.cutover); when the release's state changes the app bumps `version`, and screens
+re-render from the session. Worker errors land in one handler and become notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from cockpit.config import Runbook
+from cockpit.core.evidence import Evidence, utcnow
+from cockpit.core.log.base import ReleaseLog
+from cockpit.core.log.entry import Actor
+from cockpit.core.session import ActionRefused, ReleaseSession
+from cockpit.textsafe import printable
+from cockpit.ui import commands
+from cockpit.ui.screens.cutover import CutoverScreen
+from cockpit.ui.screens.help import HelpScreen
+from cockpit.ui.screens.prompt import PromptScreen
+from cockpit.ui.screens.readiness import ReadinessScreen
+from cockpit.ui.screens.signoff import SignOffResult, SignOffScreen
+from cockpit.ui.widgets.confirm import ConfirmScreen
+
+
+class CockpitApp(App[None]):
+    CSS_PATH = "cockpit.tcss"
+    TITLE = "Release Cockpit"
+    MODES = {"readiness": ReadinessScreen, "cutover": CutoverScreen}
+    DEFAULT_MODE = "readiness"
+    BINDINGS = commands.bindings(commands.GLOBAL)
+
+    version: reactive[int] = reactive(0, init=False)
+    """Bumped whenever the release's state changes; screens watch it and re-render."""
+    taking: reactive[tuple[int, int] | None] = reactive(None, init=False)
+    """(done, total) while evidence is being taken, else None."""
+
+    def __init__(self, runbook: Runbook, log: ReleaseLog, *, environment: str | None = None,
+                 ref: str | None = None, actor: Actor, clock: Callable[[], datetime] = utcnow,
+                 refresh_every: float | None = 30.0, take_on_open: bool = True) -> None:
+        super().__init__()
+        self.runbook = runbook
+        self.log_store = log
+        self.environment = environment or runbook.default_environment
+        self.ref = ref
+        self.actor = actor
+        self.clock = clock
+        self.refresh_every = refresh_every
+        self.take_on_open = take_on_open
+        self.session: ReleaseSession | None = None
+        self.open_error: str | None = None
+        self.sub_title = f"{runbook.release.name} · {self.environment}"
+
+    # -- lifecycle -------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.open_release()
+        if self.refresh_every:
+            self.set_interval(self.refresh_every, self._auto_refresh)
+
+    @work(exclusive=True, group="open")
+    async def open_release(self) -> None:
+        try:
+            self.session = await ReleaseSession.open(self.runbook, self.log_store, self.environment, self.actor,
+                                                     self.ref, clock=self.clock)
+        except Exception as e:  # shown on the screen: the cockpit must say why it cannot open the release
+            self.open_error = f"{type(e).__name__}: {e}" if not isinstance(e, ActionRefused) else str(e)
+            self.version += 1
+            raise
+        self.sub_title = f"{self.runbook.release.name} · {self.environment} · {self.session.release_id}"
+        self.version += 1
+        if self.session.state.phase.value in ("go", "cutover"):
+            self.switch_mode("cutover")
+        if self.take_on_open:
+            self.take_evidence()
+
+    def bump(self) -> None:
+        self.version += 1
+
+    # -- one place for worker errors --------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, ActionRefused):
+            self.notify(printable(str(error)), title="Refused", severity="warning", markup=False, timeout=10)
+        else:
+            self.notify(printable(f"{type(error).__name__}: {error}"), title="Failed", severity="error",
+                        markup=False, timeout=15)
+        self.taking = None
+
+    # -- evidence ------------------------------------------------------------------------
+    @work(exclusive=True, group="evidence")
+    async def take_evidence(self, check_ids: list[str] | None = None, record: bool = True) -> None:
+        session = self._session()
+        total = len([c for c in self.runbook.checks if check_ids is None or c.id in check_ids])
+        done = 0
+        self.taking = (0, total)
+
+        def step(_: Evidence) -> None:
+            nonlocal done
+            done += 1
+            self.taking = (done, total)
+
+        await session.take_evidence(check_ids, on_result=step, record=record)
+        self.taking = None
+        self.bump()
+
+    def _auto_refresh(self) -> None:
+        if self.session is None or any(w.group == "evidence" and w.is_running for w in self.workers):
+            return
+        self.take_evidence(record=False)
+
+    def _session(self) -> ReleaseSession:
+        if self.session is None:
+            raise ActionRefused(self.open_error or "the release is still being opened")
+        return self.session
+
+    # -- global actions ------------------------------------------------------------------
+    def action_retake(self) -> None:
+        self.take_evidence()
+
+    def action_switch(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_signoff(self) -> None:
+        session = self._session()
+        self.push_screen(SignOffScreen(session), self._signed)
+
+    def _signed(self, result: SignOffResult | None) -> None:
+        if result is not None:
+            self._run(self._sign_off(result))
+
+    async def _sign_off(self, r: SignOffResult) -> None:
+        signoff = await self._session().sign_off(r.release_owner, r.rollback_owner, r.rollback_ref)
+        if signoff.problems:
+            self.notify("Recorded, but the rollback ref is not usable: " + "; ".join(signoff.problems),
+                        severity="warning", markup=False)
+        else:
+            self.notify(f"Sign-off recorded: {signoff.release_owner} / {signoff.rollback_owner}, "
+                        f"rollback to {signoff.rollback_ref}", markup=False)
+        self.take_evidence()  # checks that depend on the rollback ref can now be taken
+
+    def action_go(self) -> None:
+        session = self._session()
+        verdict = session.verdict(require_signoff=True)
+        if not verdict.go:
+            self.notify("GO is not possible:\n• " + "\n• ".join(verdict.reasons), title="NO-GO",
+                        severity="warning", markup=False, timeout=12)
+            return
+        body = (f"Target {session.target.ref}@{session.target.short} to {session.environment}.\n"
+                f"Release Owner {session.state.signoff.release_owner if session.state.signoff else '?'}; "
+                f"rollback to {session.state.signoff.rollback_ref if session.state.signoff else '?'}.")
+        self.push_screen(ConfirmScreen("Give GO", body, confirm_label="GO", type_to_confirm=session.target.short),
+                         lambda ok: self._run(self._go(session.target.short)) if ok else None)
+
+    async def _go(self, confirmation: str) -> None:
+        from cockpit.core import cutover
+
+        outcome = await cutover.go(self._session(), confirmation)
+        for p in outcome.problems:
+            self.notify(p, severity="warning", markup=False, timeout=15)
+        self.notify("GO recorded. The cutover can start.", title="GO", markup=False)
+        self.switch_mode("cutover")
+
+    def action_nogo(self) -> None:
+        self._session()
+        self.push_screen(PromptScreen("Record NO-GO", "Why is this release NO-GO?", "reason"),
+                         lambda reason: self._run(self._session().decide_nogo(reason)) if reason else None)
+
+    def action_rollback(self) -> None:
+        self.notify("Run `cockpit rollback --config …` for the guided rollback.", markup=False)
+
+    def action_browse(self) -> None:
+        self.notify("Run `cockpit log browse --config …` to browse the log.", markup=False)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def run_core(self, coro: Any, *, success: str | None = None) -> None:
+        """Run one core coroutine in a worker; re-render after it; errors go to the one handler."""
+        self._run(coro, success=success)
+
+    def _run(self, coro: Any, *, success: str | None = None) -> None:
+        async def job() -> None:
+            try:
+                await coro
+            finally:
+                self.bump()
+            if success:
+                self.notify(success, markup=False)
+
+        self.run_worker(job(), group="action")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for a in commands.GLOBAL + getattr(screen, "ACTIONS", []):
+            if a.action == "quit":
+                continue
+            yield SystemCommand(a.title, a.help, lambda a=a: self.run_action_string(a.action, screen))
+
+    def run_action_string(self, action: str, screen: Screen) -> None:
+        target = screen if any(a.action == action for a in getattr(screen, "ACTIONS", [])) else self
+        self.call_later(target.run_action, action)
+
+
+def make_app(runbook: Runbook, log: ReleaseLog, **kw: Any) -> CockpitApp:
+    """The one factory the CLI and the tests use."""
+    return CockpitApp(runbook, log, **kw)

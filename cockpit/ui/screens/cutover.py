@@ -1,0 +1,208 @@
+"""Cutover: the stages in order — flip a stage's flags after confirmation, watch its health, mark it
+stable, or hit its kill switch. A stage cannot start before the one it follows is stable (the gate says so).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from cockpit.config import StageConfig
+from cockpit.core import cutover
+from cockpit.core.release import StageStatus
+from cockpit.core.session import ReleaseSession
+from cockpit.durations import humanize
+from cockpit.textsafe import printable
+from cockpit.ui import commands
+from cockpit.ui.screens.prompt import PromptScreen
+from cockpit.ui.widgets.confirm import ConfirmScreen
+from cockpit.ui.widgets.evidence import current, detail_cell, status_cell
+from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
+from cockpit.ui.widgets.verdict import VerdictBanner
+
+COLUMNS = [("status", "Status"), ("stage", "Stage"), ("flags", "Flags"), ("checks", "Checks"), ("when", "Since")]
+STAGE_STYLE = {StageStatus.PENDING: "dim", StageStatus.STARTED: "bold cyan", StageStatus.STABLE: "bold green",
+               StageStatus.KILLED: "bold red"}
+
+
+def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
+    """Each flag of the stage with its last known state in this release (from the flips logged)."""
+    last = {f.flag: f for f in session.state.flips}
+    t = Text()
+    for i, name in enumerate(stage.flags):
+        flip = last.get(name)
+        state = "?" if flip is None or flip.after is None else ("ON" if flip.after else "OFF")
+        if flip is None and session.state.flag_snapshot is not None:
+            snap = session.state.flag_snapshot.get(name)
+            state = "?" if snap is None else ("ON" if snap else "OFF")
+        t.append(("  " if i else "") + name + " ")
+        t.append(state, style={"ON": "bold green", "OFF": "bold", "?": "yellow"}[state])
+    return t or Text("no flags", style="dim")
+
+
+class CutoverScreen(Screen[None]):
+    ACTIONS = commands.CUTOVER
+    BINDINGS = commands.bindings(commands.CUTOVER)
+
+    def compose(self) -> ComposeResult:
+        yield ReleaseBar(id="release")
+        yield VerdictBanner(id="verdict")
+        yield DataTable(id="stages", cursor_type="row")
+        with VerticalScroll(id="detail-box"):
+            yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#stages", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        for s in self.app.runbook.stages:  # type: ignore[attr-defined]
+            table.add_row(Text("pending"), Text(s.id, style="bold"), Text(""), Text(""), Text(""), key=s.id)
+        self.watch(self.app, "version", lambda _: self.render_state())
+        self.watch(self.app, "taking", lambda _: self.render_state())
+        self.set_interval(1.0, self.render_state)
+        self.render_state()
+
+    @property
+    def session(self) -> ReleaseSession | None:
+        return self.app.session  # type: ignore[attr-defined]
+
+    def render_state(self) -> None:
+        session = self.session
+        self.query_one("#release", ReleaseBar).update(release_line(session, self.app.open_error))  # type: ignore[attr-defined]
+        if session is None:
+            return
+        stage = self._highlighted()
+        banner = self.query_one("#verdict", VerdictBanner)
+        if stage is None:
+            banner.show(session.verdict(), self.app.taking)  # type: ignore[attr-defined]
+        else:
+            banner.show(session.verdict(stage=stage.id), self.app.taking,  # type: ignore[attr-defined]
+                        label=f"checks of {stage.id}")
+        table = self.query_one("#stages", DataTable)
+        now = session.clock()
+        for s in session.runbook.stages:
+            st = session.state.stage(s.id)
+            checks = [c for c in session.runbook.checks if c.stage == s.id]
+            passing = sum(1 for c in checks if (e := current(c, session.state.evidence.get(c.id), now)) and e.ok)
+            table.update_cell(s.id, "status", Text(st.status.value, style=STAGE_STYLE[st.status]))
+            table.update_cell(s.id, "flags", flag_states(session, s))
+            table.update_cell(s.id, "checks", Text(f"{passing}/{len(checks)}"))
+            table.update_cell(s.id, "when", Text(self._when(session, s)))
+        self._show_detail(stage)
+
+    def _when(self, session: ReleaseSession, s: StageConfig) -> str:
+        st = session.state.stage(s.id)
+        if st.status is StageStatus.STARTED and st.started_at:
+            left = cutover.stable_after(session, s.id)
+            since = humanize(session.clock() - st.started_at)
+            return f"{since}, watch {humanize(left)} more" if left else since
+        if st.status is StageStatus.STABLE and st.stable_at:
+            return f"stable {st.stable_at:%H:%M}"
+        return "after " + ", ".join(s.after) if s.after else ""
+
+    def _highlighted(self) -> StageConfig | None:
+        table = self.query_one("#stages", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.app.runbook.stage(key) if key else None  # type: ignore[attr-defined]
+
+    def _show_detail(self, stage: StageConfig | None) -> None:
+        session = self.session
+        detail = self.query_one("#detail", Static)
+        if session is None or stage is None:
+            detail.update(Text("No stages in this runbook." if session else "", style="dim"))
+            return
+        now = session.clock()
+        t = Text()
+        t.append(f"{stage.id}", style="bold")
+        t.append(f" · {stage.title}\n" if stage.title else "\n")
+        for c in (c for c in session.runbook.checks if c.stage == stage.id):
+            ev = current(c, session.state.evidence.get(c.id), now)
+            t.append_text(status_cell(ev))
+            t.append(f"  {c.label}: ")
+            t.append_text(detail_cell(c, ev, width=70))
+            t.append("\n")
+        flips = [f for f in session.state.flips if f.stage == stage.id or f.flag in stage.flags]
+        for f in flips[-8:]:
+            t.append(f"{f.at:%H:%M:%S} {f.by}: {f.flag} ", style="dim")
+            t.append(f"{_on_off(f.before)} → {_on_off(f.after)}", style="green" if f.ok else "bold red")
+            if f.error:
+                t.append(f"  {printable(f.error, one_line=True)}", style="red")
+            t.append("\n")
+        detail.update(t)
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self.render_state()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_start_stage(self) -> None:
+        stage, session = self._highlighted(), self.session
+        if stage is None or session is None:
+            return
+        verdict = cutover.stage_verdict(session, stage.id)
+        if not verdict.go:
+            self.notify("Stage gate says NO-GO:\n• " + "\n• ".join(verdict.reasons), severity="warning",
+                        markup=False, timeout=12)
+            return
+        body = f"Turn ON in {session.environment}: {', '.join(stage.flags) or '(no flags)'}\n" \
+               f"Its health checks are watched right after."
+        self.app.push_screen(ConfirmScreen(f"Start {stage.id}", body, confirm_label="Flip ON"),
+                             lambda ok: self._start(stage) if ok else None)
+
+    def _start(self, stage: StageConfig) -> None:
+        async def job() -> None:
+            outcome = await cutover.start_stage(self.session, stage.id)  # type: ignore[arg-type]
+            if outcome.flips is not None:
+                self.notify(outcome.flips.summary(), severity="information" if outcome.flips.ok else "error",
+                            markup=False, timeout=12)
+            for p in outcome.problems:
+                self.notify(p, severity="warning", markup=False, timeout=12)
+            self.app.take_evidence([c.id for c in self.app.runbook.checks if c.stage == stage.id])  # type: ignore[attr-defined]
+
+        self.app.run_core(job())  # type: ignore[attr-defined]
+
+    def action_stable(self) -> None:
+        stage, session = self._highlighted(), self.session
+        if stage is None or session is None:
+            return
+        self.app.push_screen(PromptScreen(f"Mark {stage.id} stable", "What did you watch?", "note"),
+                             lambda note: self.app.run_core(cutover.mark_stable(session, stage.id, note),  # type: ignore[attr-defined]
+                                                              success=f"{stage.id} marked stable") if note else None)
+
+    def action_kill(self) -> None:
+        stage, session = self._highlighted(), self.session
+        if stage is None or session is None:
+            return
+        self.app.push_screen(
+            PromptScreen(f"KILL SWITCH {stage.id}", f"Turn OFF now: {', '.join(stage.flags)}. Why?", "reason"),
+            lambda reason: self._kill(stage, reason) if reason else None)
+
+    def _kill(self, stage: StageConfig, reason: str) -> None:
+        async def job() -> None:
+            outcome = await cutover.kill_stage(self.session, stage.id, reason)  # type: ignore[arg-type]
+            self.notify(outcome.flips.summary(), title="Kill switch",
+                        severity="information" if outcome.ok else "error", markup=False, timeout=20)
+
+        self.app.run_core(job())  # type: ignore[attr-defined]
+
+    def action_watch(self) -> None:
+        stage = self._highlighted()
+        if stage is not None:
+            self.app.take_evidence([c.id for c in self.app.runbook.checks if c.stage == stage.id])  # type: ignore[attr-defined]
+
+    def action_done(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.app.push_screen(PromptScreen("Close the release", "A closing note for the log:", "note"),
+                             lambda note: self.app.run_core(cutover.finish(session, note),  # type: ignore[attr-defined]
+                                                              success="Release closed") if note else None)
+
+
+def _on_off(v: bool | None) -> str:
+    return "?" if v is None else ("ON" if v else "OFF")

@@ -1,0 +1,66 @@
+"""Small modal screens: ask for one line of text (a note, a reason), show a long text."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Returns the typed text (stripped, non-empty) or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, question: str, placeholder: str = "") -> None:
+        super().__init__(classes="modal")
+        self._title, self._question, self._placeholder = title, question, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self._title), classes="title")
+            yield Static(Text(self._question), classes="question")
+            yield Input(placeholder=self._placeholder, id="answer")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Record", id="ok", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#answer", Input).focus()
+
+    @on(Input.Changed, "#answer")
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_one("#ok", Button).disabled = not event.value.strip()
+
+    @on(Input.Submitted, "#answer")
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        value = self.query_one("#answer", Input).value.strip()
+        if value:
+            self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, title: str, body: Text) -> None:
+        super().__init__(classes="modal")
+        self._title, self._body = title, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text(self._title), classes="title")
+            with VerticalScroll():
+                yield Static(self._body)
+            yield Label(Text("esc to close", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,119 @@
+"""Sign-off: Release Owner, Rollback Owner and the rollback ref, validated against git while typing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cockpit.core import gitrepo
+from cockpit.core.session import ReleaseSession
+from cockpit.textsafe import printable, shorten
+
+
+@dataclass(frozen=True)
+class SignOffResult:
+    release_owner: str
+    rollback_owner: str
+    rollback_ref: str
+
+
+class SignOffScreen(ModalScreen[SignOffResult | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, session: ReleaseSession) -> None:
+        super().__init__(classes="modal")
+        self.session = session
+        self._ref_ok = False
+
+    def compose(self) -> ComposeResult:
+        s = self.session.state.signoff
+        with Vertical(classes="dialog wide", id="signoff"):
+            yield Label(Text(f"Sign-off for {self.session.release_id} "
+                             f"(target {self.session.target.short})"), classes="title")
+            yield Label("Release Owner")
+            yield Input(value=s.release_owner if s else self.session.actor.name, id="release-owner")
+            yield Label("Rollback Owner")
+            yield Input(value=s.rollback_owner if s else "", placeholder="who rolls back if it goes wrong",
+                        id="rollback-owner")
+            yield Label("Rollback ref (a known-good commit before the target)")
+            yield Input(value=s.rollback_ref if s else "", placeholder="tag or SHA — or pick one below",
+                        id="rollback-ref")
+            yield Static(Text("…", style="dim"), id="ref-status")
+            yield OptionList(id="candidates")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Record sign-off", id="ok", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#rollback-owner" if self.query_one("#release-owner", Input).value else "#release-owner",
+                       Input).focus()
+        self.load_candidates()
+        self.validate_ref(self.query_one("#rollback-ref", Input).value)
+
+    @work(exclusive=True, group="candidates")
+    async def load_candidates(self) -> None:
+        options = self.query_one("#candidates", OptionList)
+        try:
+            found = await asyncio.to_thread(gitrepo.rollback_candidates, self.session.runbook.repo_path,
+                                            self.session.target.sha)
+        except gitrepo.GitRefError as e:
+            options.add_option(Option(Text(f"cannot list candidates: {e}", style="red"), disabled=True))
+            return
+        for c in found:
+            label = Text()
+            label.append(f"{c.ref:<14}", style="bold" if c.kind == "tag" else "")
+            label.append(f" {c.short} {c.when:%Y-%m-%d} ", style="dim")
+            label.append(shorten(printable(c.subject, one_line=True), 50))
+            options.add_option(Option(label, id=c.ref))
+
+    @on(OptionList.OptionSelected, "#candidates")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        ref = self.query_one("#rollback-ref", Input)
+        ref.value = event.option.id or ""
+        ref.focus()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id == "rollback-ref":
+            self._ref_ok = False
+            self.validate_ref(event.value)
+        self._enable()
+
+    @work(exclusive=True, group="refcheck")
+    async def validate_ref(self, ref: str) -> None:
+        status = self.query_one("#ref-status", Static)
+        ref = ref.strip()
+        if not ref:
+            status.update(Text("No rollback ref yet: GO needs one fixed before rollout.", style="yellow"))
+            return
+        await asyncio.sleep(0.2)  # typing: check once it pauses (exclusive=True cancels the older check)
+        problems = await asyncio.to_thread(self.session.validate_rollback_ref, ref)
+        if problems:
+            status.update(Text("✘ " + "; ".join(problems), style="bold red"))
+        else:
+            sha = await asyncio.to_thread(gitrepo.resolve, self.session.runbook.repo_path, ref)
+            status.update(Text(f"✔ {ref} = {sha[:7]}, an ancestor of the target", style="bold green"))
+        self._ref_ok = not problems
+        self._enable()
+
+    def _enable(self) -> None:
+        filled = all(self.query_one(f"#{i}", Input).value.strip() for i in ("release-owner", "rollback-owner"))
+        self.query_one("#ok", Button).disabled = not (filled and self._ref_ok)
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        self.dismiss(SignOffResult(*(self.query_one(f"#{i}", Input).value.strip()
+                                     for i in ("release-owner", "rollback-owner", "rollback-ref"))))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
