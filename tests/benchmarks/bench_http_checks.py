@@ -83,11 +83,12 @@ async def measure(ports: list[int], delay: float, rounds: int) -> int:
     assert all(e.ok for e in cold_results), [e.detail for e in cold_results if not e.ok]
     print(f"cold:    concurrent {cold * 1000:6.0f} ms   (first take_all in this process)", flush=True)
 
-    conc_times, seq_times, slowest = [], [], []
+    conc_times, seq_times, slowest, cpu = [], [], [], []
     for r in range(rounds):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         results = await take_all(checks, ctx())  # makes and closes its own client, as `cockpit check` does
         conc_times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)  # this process only: the endpoints run in the child
         assert all(e.ok for e in results), [e.detail for e in results if not e.ok]
 
         seq_ctx = ctx()
@@ -110,6 +111,7 @@ async def measure(ports: list[int], delay: float, rounds: int) -> int:
     print(f"  take_all, concurrent          {conc * 1000:7.0f} ms   (best {min(conc_times) * 1000:.0f}, worst {max(conc_times) * 1000:.0f}; cold {cold * 1000:.0f})")
     print(f"  ratio to slowest endpoint     {conc / slow:7.2f}      (goal <= {GOAL})")
     print(f"  ratio to {delay * 1000:.0f} ms                {conc / delay:7.2f}      (goal <= {GOAL})")
+    print(f"  client CPU per take_all       {statistics.median(cpu) * 1000:7.0f} ms   (what contention for the cores stretches)")
     print(f"  sequential loop of take()     {seq_t * 1000:7.0f} ms")
     print(f"  speed-up                      {seq_t / conc:7.1f} x")
     print(f"  load average                  {' '.join(f'{x:.2f}' for x in os.getloadavg())}   (cores: {os.cpu_count()})")

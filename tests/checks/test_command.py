@@ -111,3 +111,12 @@ async def test_cancellation_kills_the_command(make_ctx, tmp_path: Path):
             break
         await asyncio.sleep(0.01)
     assert gone(pid)
+
+
+async def test_cockpit_secrets_are_not_handed_to_commands(make_ctx, monkeypatch):
+    monkeypatch.setenv("COCKPIT_SECRET_FLAGS_ADMIN", "tok-9f8e7d")
+    monkeypatch.setenv("DEPLOY_TARGET", "prod-eu")
+    ev = await take(command("env"), make_ctx())
+    assert ev.status is Status.PASS
+    assert "DEPLOY_TARGET=prod-eu" in ev.excerpt
+    assert "tok-9f8e7d" not in ev.excerpt and "COCKPIT_SECRET_" not in ev.excerpt

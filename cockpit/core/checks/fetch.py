@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.checks.context import CheckContext
@@ -43,11 +43,10 @@ class Fetched:
     url: str
     oversize: bool = False
     """The body went past max_bytes; `body` holds only its head."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @functools.cache
-def _tls_context(verify: bool) -> ssl.SSLContext:
+def tls_context(verify: bool) -> ssl.SSLContext:
     # Loading the CA bundle costs 50-250 ms; do it once per process, not once per client.
     if verify:
         import httpx
@@ -63,54 +62,15 @@ def new_client(verify: bool = True) -> httpx.AsyncClient:
     """A client for checks: no implicit redirects, room for many checks at once."""
     import httpx
 
+    from cockpit.core.checks.pool import PoolPerOrigin
+
     return httpx.AsyncClient(
-        transport=_PoolPerOrigin(verify),
+        transport=PoolPerOrigin(verify, tls_context),
         verify=verify,  # used only for proxies from the environment (HTTPS_PROXY...)
         follow_redirects=False,
         timeout=httpx.Timeout(10.0),
         headers={"User-Agent": "release-cockpit"},
     )
-
-
-def _pool_per_origin_class() -> type:
-    import httpx
-
-    class PoolPerOrigin(httpx.AsyncBaseTransport):
-        """One connection pool per origin. httpcore scans every connection of a pool on each
-        request and response, so one pool holding 50 services' connections costs O(n^2) CPU;
-        per-origin pools keep that scan short. TLS settings are only loaded for https origins."""
-
-        def __init__(self, verify: bool):
-            self._verify = verify
-            self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
-
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            url = request.url
-            key = (url.raw_scheme, url.raw_host, url.port)
-            pool = self._pools.get(key)
-            if pool is None:
-                tls = _tls_context(self._verify) if url.scheme == "https" else _tls_context(False)
-                pool = self._pools[key] = httpx.AsyncHTTPTransport(
-                    verify=tls, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                )
-            return await pool.handle_async_request(request)
-
-        async def aclose(self) -> None:
-            pools, self._pools = list(self._pools.values()), {}
-            for pool in pools:
-                await pool.aclose()
-
-    return PoolPerOrigin
-
-
-def _PoolPerOrigin(verify: bool) -> httpx.AsyncBaseTransport:  # noqa: N802 - a lazily defined class
-    global _POOL_CLASS
-    if _POOL_CLASS is None:
-        _POOL_CLASS = _pool_per_origin_class()
-    return _POOL_CLASS(verify)  # type: ignore[no-any-return]
-
-
-_POOL_CLASS: type | None = None
 
 
 @asynccontextmanager
