@@ -125,7 +125,7 @@ class LogView(ScrollView, can_focus=True):
         self.cursor = 0
         self._seek_seq = seek
         self._after_extent = None
-        self.scroll_to(y=0, animate=False)
+        self.scroll_to(y=0, animate=False, force=True)
         self._resize()
         self._fetch(first)
         self._extent(query)
@@ -139,7 +139,7 @@ class LogView(ScrollView, can_focus=True):
         # Go there now (entries show as loading): the viewport and the pending fetch agree, so
         # planning does not take the jump for a stray fetch and replace it.
         self.cursor = f.rank
-        self.scroll_to(y=max(0, f.rank - self._height() // 3), animate=False)
+        self.scroll_to(y=max(0, f.rank - self._height() // 3), animate=False, force=True)
         self.refresh()
         self._fetch(f)
 
@@ -165,11 +165,11 @@ class LogView(ScrollView, can_focus=True):
         self._resize()
         if shift:
             self.cursor += shift
-            self.scroll_to(y=self.scroll_offset.y + shift, animate=False)
+            self.scroll_to(y=self.scroll_offset.y + shift, animate=False, force=True)
         if event.fetch.target_seq is not None:
             rank = self._landing(event.fetch.target_seq)
             self.cursor = rank
-            self.scroll_to(y=max(0, rank - self._height() // 3), animate=False)
+            self.scroll_to(y=max(0, rank - self._height() // 3), animate=False, force=True)
         elif event.fetch.tail and self._after_extent == "last":
             self._after_extent = None
             self._move(self.window.total - 1)
@@ -230,11 +230,11 @@ class LogView(ScrollView, can_focus=True):
         self.cursor = max(0, min(rank, total - 1))
         top, height = int(self.scroll_offset.y), self._height()
         if keep_offset:
-            self.scroll_to(y=max(0, top + self.cursor - old), animate=False)
+            self.scroll_to(y=max(0, top + self.cursor - old), animate=False, force=True)
         elif self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
+            self.scroll_to(y=self.cursor, animate=False, force=True)
         elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+            self.scroll_to(y=self.cursor - height + 1, animate=False, force=True)
         self.refresh()
         self._announce()
         self._plan()
@@ -266,7 +266,7 @@ class LogView(ScrollView, can_focus=True):
             self._move(self.window.total - 1)
             return
         self._after_extent = "last"
-        self.scroll_to(y=max(0, self.window.total - self._height()), animate=False)
+        self.scroll_to(y=max(0, self.window.total - self._height()), animate=False, force=True)
         self._plan()
 
     def action_choose(self) -> None:
@@ -296,11 +296,12 @@ class LogView(ScrollView, can_focus=True):
             return Strip([Segment(" " * 9 + "…", style)]).crop_extend(0, width, style)
         text = self.row_text(entry, width)
         style = base
-        if self.bad_seq is not None and entry.seq >= self.bad_seq:
-            cls = "log-view--tampered" if entry.seq == self.bad_seq else "log-view--unverified"
-            style = style + self.get_component_rich_style(cls)
         if rank == self.cursor:
             style = style + self.get_component_rich_style("log-view--cursor")
+        if self.bad_seq is not None and entry.seq >= self.bad_seq:
+            # After the cursor: the broken row stays red even under the cursor.
+            cls = "log-view--tampered" if entry.seq == self.bad_seq else "log-view--unverified"
+            style = style + self.get_component_rich_style(cls)
         text.stylize_before(style)
         return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, style)
 

@@ -7,14 +7,24 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import ColumnKey
 
 from cockpit.config import CheckConfig
+from cockpit.textsafe import shorten
 from cockpit.ui import commands
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
 from cockpit.ui.widgets.evidence import age_cell, current, detail_cell, detail_pane, requirement_cell, status_cell
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
+FIXED_WIDTH = 36  # status, requirement and age columns with the table's cell padding
+
+
+def column_widths(screen_width: int) -> tuple[int, int]:
+    """Item and evidence widths that keep every column on screen (the detail pane shows it all)."""
+    room = max(30, screen_width - FIXED_WIDTH)
+    item = max(14, room * 2 // 5)
+    return item, room - item
 COLUMNS = [("status", "Status"), ("req", "Req"), ("item", "Item"), ("evidence", "Evidence"), ("age", "Age")]
 
 
@@ -32,8 +42,9 @@ class ReadinessScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#checklist", DataTable)
+        widths = dict(zip(("item", "evidence"), column_widths(self.app.size.width), strict=True))
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=widths.get(key))
         self._build_rows(table)
         self.watch(self.app, "version", lambda _: self.render_state())
         self.watch(self.app, "taking", lambda _: self.render_state())
@@ -64,14 +75,21 @@ class ReadinessScreen(Screen[None]):
         now = session.clock()
         self.query_one("#verdict", VerdictBanner).show(session.verdict(), app.taking)  # type: ignore[attr-defined]
         table = self.query_one("#checklist", DataTable)
+        item_w, evidence_w = column_widths(self.size.width)
         for c in session.runbook.checks:
             ev = current(c, session.state.evidence.get(c.id), now)
-            if c.kind == "manual" and c.id in session.state.ticks and ev is None:
-                ev = None
             table.update_cell(c.id, "status", status_cell(ev))
-            table.update_cell(c.id, "evidence", detail_cell(c, ev))
+            table.update_cell(c.id, "item", Text(shorten(c.label, item_w)))
+            table.update_cell(c.id, "evidence", detail_cell(c, ev, evidence_w))
             table.update_cell(c.id, "age", age_cell(ev, now))
         self._show_detail()
+
+    def on_resize(self) -> None:
+        table = self.query_one("#checklist", DataTable)
+        for key, width in zip(("item", "evidence"), column_widths(self.size.width), strict=True):
+            table.columns[ColumnKey(key)].width = width
+        table.refresh(layout=True)
+        self.render_state()
 
     def _highlighted(self) -> CheckConfig | None:
         table = self.query_one("#checklist", DataTable)

@@ -46,7 +46,7 @@ def age_cell(ev: Evidence | None, now: datetime) -> Text:
 def detail_pane(check: CheckConfig, ev: Evidence | None, now: datetime) -> Text:
     t = Text()
     t.append(f"{check.label}", style="bold")
-    t.append(f"  ({check.kind}, {'MUST' if check.blocking else 'SHOULD'}"
+    t.append(f"   ({check.kind}, {'MUST' if check.blocking else 'SHOULD'}"
              f"{', stage ' + check.stage if check.stage else ''}"
              f"{', counts for ' + humanize(check.max_age) if check.max_age else ''})\n", style="dim")
     if check.kind == "manual":
@@ -55,7 +55,7 @@ def detail_pane(check: CheckConfig, ev: Evidence | None, now: datetime) -> Text:
         t.append("No evidence yet.", style="dim")
         return t
     t.append_text(status_cell(ev))
-    t.append(f"  taken {humanize(ev.age(now))} ago in {ev.duration_ms:.0f} ms\n", style="dim")
+    t.append(f"   taken {humanize(ev.age(now))} ago in {ev.duration_ms:.0f} ms\n", style="dim")
     t.append(printable(ev.detail) + "\n")
     if ev.excerpt:
         t.append("─── raw excerpt ───\n", style="dim")
