@@ -21,6 +21,7 @@ Row = tuple[int, str, str, str, str, str, str, str, str]
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
+_string = json.encoder.encode_basestring  # what the encoder above uses for str with ensure_ascii=False
 
 
 def canonical_fields(seq: int, at: str, release_id: str, environment: str, actor: Any, kind: str,
@@ -38,7 +39,7 @@ def walk(rows: Iterable[Row], total: int, progress: Callable[[int, int], None] |
     prev_seq = 0
     checked = 0
     sha = hashlib.sha256
-    actors: dict[str, Any] = {}   # few distinct actors: parse each spelling once
+    actors: dict[str, str] = {}   # few distinct actors: canonicalise each spelling once
     for seq, at, release_id, environment, actor_text, kind, payload_text, row_prev, row_hash in rows:
         if seq != expected_seq:
             if seq > expected_seq:
@@ -47,8 +48,11 @@ def walk(rows: Iterable[Row], total: int, progress: Callable[[int, int], None] |
             return VerifyResult(False, checked, seq, f"inserted: seq {seq} is out of sequence after seq {prev_seq}")
         actor = actors.get(actor_text)
         if actor is None:
-            actor = actors[actor_text] = _loads(actor_text)
-        fields = canonical_fields(seq, at, release_id, environment, actor, kind, _loads(payload_text))
+            actor = actors[actor_text] = _dumps(_loads(actor_text))
+        # canonical_fields() spelled out: the keys' sorted order is fixed, only the payload needs sorting.
+        fields = (f'{{"actor":{actor},"at":{_string(at)},"environment":{_string(environment)},'
+                  f'"kind":{_string(kind)},"payload":{_dumps(_loads(payload_text))},'
+                  f'"release_id":{_string(release_id)},"seq":{seq}}}').encode("utf-8")
         if sha(row_prev.encode("ascii") + fields).hexdigest() != row_hash:
             return VerifyResult(False, checked, seq, f"altered: seq {seq}'s content does not match its hash")
         if row_prev != prev_hash:

@@ -6,7 +6,6 @@ cockpits append at once, the chain is one line. The schema comes from migrations
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -172,7 +171,3 @@ class PostgresLog(SqlStore):
         finally:
             conn.close()
 
-
-def jsonb_text(value: Any) -> str:
-    """JSON text for COPY into a jsonb column (bulk loads in the benchmark)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
