@@ -36,8 +36,35 @@ def _backend(session: ReleaseSession):  # noqa: ANN202 - FlagBackend, imported l
     return make_backend(session.runbook, session.environment)
 
 
+async def hold_lock(session: ReleaseSession) -> None:
+    """Take (or renew) the environment's cutover lock for this release: one cutover per environment."""
+    from cockpit.core.log.base import AppendRefused
+    from cockpit.core.log.lock import take_lock
+
+    try:
+        await asyncio.to_thread(take_lock, session.log, session.environment, session.release_id, session.actor,
+                                session.runbook.release.lock_lease, now=session.clock())
+    except AppendRefused as e:
+        raise ActionRefused(f"{e}. Wait for the lease to end, or force it: "
+                            f"cockpit log unlock --config … --env {session.environment} --reason …") from None
+
+
+async def _free_lock(session: ReleaseSession) -> None:
+    from cockpit.core.log.base import AppendRefused
+    from cockpit.core.log.lock import release_lock
+
+    try:
+        await asyncio.to_thread(release_lock, session.log, session.environment, session.release_id, session.actor,
+                                now=session.clock())
+    except AppendRefused:
+        pass  # not ours (any more): nothing to give back
+
+
 async def go(session: ReleaseSession, confirmation: str) -> Outcome:
-    """Record GO, then the flag snapshot and the tag; a failed snapshot or push is reported, not hidden."""
+    """Take the lock, record GO, then the flag snapshot and the tag; a failed snapshot or push is
+    reported, not hidden."""
+    session.decide_go_check(confirmation)
+    await hold_lock(session)
     await session.decide_go(confirmation)
     problems: list[str] = []
     if session.runbook.flags is not None and session.runbook.all_flags:
@@ -107,6 +134,7 @@ async def start_stage(session: ReleaseSession, stage_id: str) -> Outcome:
     verdict = stage_verdict(session, stage_id)
     if not verdict.go:
         raise ActionRefused("; ".join(verdict.reasons))
+    await hold_lock(session)
     problems = []
     if session.runbook.stages and stage_id != session.runbook.stages[0].id:
         problems += await _tag(session, stage_id)
@@ -175,3 +203,4 @@ async def finish(session: ReleaseSession, note: str) -> None:
     if not session.state.is_go:
         raise ActionRefused("the release was never GO")
     await session.record(kinds.RELEASE_DONE, {"note": note})
+    await _free_lock(session)

@@ -179,8 +179,8 @@ class ReleaseSession:
         return await self.record(kinds.DECISION_NOGO, {"reason": reason.strip(),
                                                         "reasons": self.verdict(require_signoff=True).reasons})
 
-    async def decide_go(self, confirmation: str) -> Entry:
-        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA."""
+    def decide_go_check(self, confirmation: str) -> None:
+        """Raise ActionRefused unless GO may be recorded now with this confirmation."""
         if self.state.phase not in (Phase.PREPARING, Phase.NO_GO):
             raise ActionRefused(f"this release is already '{self.state.phase}'")
         verdict = self.verdict(require_signoff=True)
@@ -188,6 +188,11 @@ class ReleaseSession:
             raise ActionRefused("the gate says NO-GO: " + "; ".join(verdict.reasons))
         if confirmation.strip().lower() not in (self.target.short, self.target.sha):
             raise ActionRefused(f"type the target's short SHA ({self.target.short}) to confirm GO")
+
+    async def decide_go(self, confirmation: str) -> Entry:
+        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA."""
+        self.decide_go_check(confirmation)
+        verdict = self.verdict(require_signoff=True)
         return await self.record(kinds.DECISION_GO, {
             "target_sha": self.target.sha,
             "confirmation": confirmation.strip(),

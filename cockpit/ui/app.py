@@ -43,6 +43,8 @@ class CockpitApp(App[None]):
     """Bumped whenever the release's state changes; screens watch it and re-render."""
     taking: reactive[tuple[int, int] | None] = reactive(None, init=False)
     """(done, total) while evidence is being taken, else None."""
+    log_status: reactive[str] = reactive("", init=False)
+    """Where the log is, entries waiting in the spool, who holds the environment's lock."""
 
     def __init__(self, runbook: Runbook, log: ReleaseLog, *, environment: str | None = None,
                  ref: str | None = None, actor: Actor, clock: Callable[[], datetime] = utcnow,
@@ -65,6 +67,7 @@ class CockpitApp(App[None]):
         self.open_release()
         if self.refresh_every:
             self.set_interval(self.refresh_every, self._auto_refresh)
+            self.set_interval(5.0, self.poll_log_status)
 
     @work(exclusive=True, group="open")
     async def open_release(self) -> None:
@@ -76,11 +79,41 @@ class CockpitApp(App[None]):
             self.version += 1
             raise
         self.sub_title = f"{self.runbook.release.name} · {self.environment} · {self.session.release_id}"
+        self.poll_log_status()
         self.version += 1
         if self.session.state.phase.value in ("go", "cutover"):
             self.switch_mode("cutover")
         if self.take_on_open:
             self.take_evidence()
+
+    @work(exclusive=True, group="log-status", thread=True)
+    def poll_log_status(self) -> None:
+        """Spool backlog and lock holder, read off the event loop (a shared store may be slow or away);
+        while this cockpit holds the cutover lock, its lease is renewed here."""
+        from cockpit.core.log.lock import lock_holder, renew
+
+        session = self.session
+        if session is None:
+            return
+        parts = []
+        waiting = getattr(self.log_store, "pending_count", lambda: 0)()
+        if waiting:
+            parts.append(f"{waiting} log entries waiting in the spool (store unreachable)")
+        try:
+            holder = lock_holder(self.log_store, self.environment, session.clock())
+        except Exception as e:  # noqa: BLE001 - a status line must not raise
+            holder, parts = None, [*parts, f"lock unknown: {type(e).__name__}"]
+        if holder is not None:
+            mine = holder.release_id == session.release_id and holder.holder.name == self.actor.name
+            if mine and session.state.phase.value in ("go", "cutover"):
+                try:
+                    renew(self.log_store, self.environment, session.release_id, self.actor,
+                          self.runbook.release.lock_lease, now=session.clock())
+                except Exception:  # noqa: BLE001 - shown by the next poll
+                    pass
+            parts.append(f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M}Z")
+        status = " · ".join(parts)
+        self.call_from_thread(setattr, self, "log_status", status)
 
     def bump(self) -> None:
         self.version += 1

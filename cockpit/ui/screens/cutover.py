@@ -63,6 +63,7 @@ class CutoverScreen(Screen[None]):
             table.add_row(Text("pending"), Text(s.id, style="bold"), Text(""), Text(""), Text(""), key=s.id)
         self.watch(self.app, "version", lambda _: self.render_state())
         self.watch(self.app, "taking", lambda _: self.render_state())
+        self.watch(self.app, "log_status", lambda _: self.render_state())
         self.set_interval(1.0, self.render_state)
         self.render_state()
 
@@ -72,7 +73,7 @@ class CutoverScreen(Screen[None]):
 
     def render_state(self) -> None:
         session = self.session
-        self.query_one("#release", ReleaseBar).update(release_line(session, self.app.open_error))  # type: ignore[attr-defined]
+        self.query_one("#release", ReleaseBar).update(release_line(session, self.app.open_error, self.app.log_status))  # type: ignore[attr-defined]
         if session is None:
             return
         stage = self._highlighted()

@@ -48,6 +48,7 @@ class ReadinessScreen(Screen[None]):
         self._build_rows(table)
         self.watch(self.app, "version", lambda _: self.render_state())
         self.watch(self.app, "taking", lambda _: self.render_state())
+        self.watch(self.app, "log_status", lambda _: self.render_state())
         self.set_interval(1.0, self.render_state)  # ages tick and stale evidence turns stale visibly
         self.render_state()
 
@@ -69,7 +70,7 @@ class ReadinessScreen(Screen[None]):
     def render_state(self) -> None:
         app = self.app
         session = app.session  # type: ignore[attr-defined]
-        self.query_one("#release", ReleaseBar).update(release_line(session, app.open_error))  # type: ignore[attr-defined]
+        self.query_one("#release", ReleaseBar).update(release_line(session, app.open_error, app.log_status))  # type: ignore[attr-defined]
         if session is None:
             return
         now = session.clock()
