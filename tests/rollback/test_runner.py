@@ -136,7 +136,7 @@ def test_flag_api_down_during_kill_switch_then_retry(demo: Demo, released: Relea
     async def go() -> None:
         await r.begin()
         demo.target.stop()  # the flag service is down: connections are refused
-        down = await r.run_step("flags", on_flag=lambda o: seen.append(o.flag))
+        down = await r.run_step("flags", on_flag=lambda o: seen.append(o.flag))  # one outcome per flag
         assert down.outcome == "failed"
         assert sorted(seen) == sorted([AVAIL, REQ])  # an outcome per flag, as each lands
         per_flag = {f["flag"]: f for f in down.data["flags"]}

@@ -19,7 +19,7 @@ from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
 from cockpit.core.log.entry import Entry
 from cockpit.core.rollback.deploy import DeployResult, run_command
-from cockpit.core.rollback.plan import FINISHED, FlagRestore, RollbackPlan
+from cockpit.core.rollback.plan import FINISHED, RollbackPlan
 from cockpit.core.secrets import redact
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class RollbackRunner:
 
     async def _flags(self, on_flag: Callable[[FlagOutcome], None] | None) -> StepResult:
         from cockpit.core.flags.base import FlagError
-        from cockpit.core.flags.flip import flip, snapshot
+        from cockpit.core.flags.flip import restore_snapshot
         from cockpit.core.secrets import MissingSecret
 
         plan, s = self.plan, self.session
@@ -223,25 +223,19 @@ class RollbackRunner:
         cfg = s.runbook.flags
         retries = cfg.retries if cfg is not None else 3
         reason = f"rollback of {plan.release_id}" + (f" (stage {plan.stage})" if plan.stage else "")
+        wanted = {f.flag: f.to for f in plan.flags}
         try:
-            # Read all at once; flags already as at GO are left alone (and not logged as flips).
-            current = await snapshot(backend, [f.flag for f in plan.flags], backoff=self.flag_backoff / 2)
-
-            async def one(f: FlagRestore) -> FlagOutcome:
-                if current.get(f.flag) == f.to:
-                    out = FlagOutcome(f.flag, f.to, f.to, f.to, ok=True, changed=False)
-                else:
-                    r = await flip(backend, f.flag, f.to, reason=reason, actor=s.actor, log=s.log,
-                                   release_id=plan.release_id, environment=plan.environment,
-                                   retries=retries, backoff=self.flag_backoff, stage=f.stage)
-                    out = FlagOutcome.from_flip(r)
-                if on_flag is not None:
-                    on_flag(out)
-                return out
-
-            outcomes = list(await asyncio.gather(*(one(f) for f in plan.flags)))
+            # The flags helper reads them all, leaves alone those already as at GO, flips the rest at once.
+            res = await restore_snapshot(backend, wanted, reason=reason, actor=s.actor, log=s.log,
+                                         release_id=plan.release_id, environment=plan.environment,
+                                         retries=retries, backoff=self.flag_backoff, stage=plan.stage)
         finally:
             await backend.aclose()
+        by_flag = {r.flag: FlagOutcome.from_flip(r) for r in res.results}
+        outcomes = [by_flag.get(f, FlagOutcome(f, to, to, to, ok=True, changed=False)) for f, to in wanted.items()]
+        if on_flag is not None:
+            for o in outcomes:
+                on_flag(o)
         failed = [o for o in outcomes if not o.ok]
         changed = sum(o.changed for o in outcomes if o.ok)
         detail = (f"{len(failed)} of {len(outcomes)} flags FAILED: {', '.join(o.flag for o in failed)}" if failed
