@@ -64,7 +64,9 @@ class CockpitApp(App[None]):
 
     # -- lifecycle -------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.open_release()
+        # Paint the checklist first, then open the release: opening reads the log and asks git,
+        # which would otherwise hold up the first paint.
+        self.call_after_refresh(self.open_release)
         if self.refresh_every:
             self.set_interval(self.refresh_every, self._auto_refresh)
             self.set_interval(5.0, self.poll_log_status)
