@@ -83,7 +83,7 @@ class CockpitApp(App[None]):
         self.sub_title = f"{self.runbook.release.name} · {self.environment} · {self.session.release_id}"
         self.poll_log_status()
         self.version += 1
-        if self.session.state.phase.value in ("go", "cutover"):
+        if self.session.state.phase.value in ("go", "cutover", "rolling back", "rollback failed"):
             self.switch_mode("cutover")
         if self.take_on_open:
             self.take_evidence()
@@ -215,7 +215,11 @@ class CockpitApp(App[None]):
                          lambda reason: self._run(self._session().decide_nogo(reason)) if reason else None)
 
     def action_rollback(self) -> None:
-        self.notify("Run `cockpit rollback --config …` for the guided rollback.", markup=False)
+        """The incident commander's wizard on this environment's release, on top of the cockpit."""
+        from cockpit.ui.screens.rollback import RollbackScreen
+
+        self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
+                         lambda _: self._run(self._session().refresh()))
 
     def action_browse(self) -> None:
         self.notify("Run `cockpit log browse --config …` to browse the log.", markup=False)

@@ -11,6 +11,7 @@ from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.core.release import Phase, StageStatus
 from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.screens.signoff import SignOffScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from tests.ui.conftest import Demo
@@ -115,23 +116,36 @@ async def test_release_owner_flow_and_resume(demo: Demo) -> None:
         assert flips and flips[-1].ok and flips[-1].before is False and flips[-1].after is True
         release_id = session.release_id
 
+        # The incident commander's wizard opens from the cockpit: its first step restores the flags.
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, RollbackScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert demo.target.flags.get("MARKETPLACE_AVAILABILITY_ENABLED") is False
+        await pilot.press("q")
+        await settle(pilot)
+        assert session.state.phase is Phase.ROLLING_BACK  # the cockpit re-read the log on return
+
     entries = list(log.entries())
     mine = [e.kind for e in entries if e.release_id == release_id]
     expected_order = [kinds.SESSION_OPENED, kinds.EVIDENCE_TAKEN, kinds.SIGNOFF_RECORDED, kinds.DECISION_GO,
                       kinds.FLAGS_SNAPSHOT, kinds.TAG_CREATED, kinds.STAGE_STARTED, kinds.STAGE_STABLE,
                       kinds.ITEM_TICKED, kinds.TAG_CREATED, kinds.STAGE_STARTED, kinds.FLAG_FLIPPED,
-                      kinds.EVIDENCE_TAKEN]
+                      kinds.EVIDENCE_TAKEN, kinds.ROLLBACK_STARTED, kinds.FLAG_FLIPPED, kinds.ROLLBACK_STEP]
     it = iter(mine)
     assert all(k in it for k in expected_order), mine  # each step appears, in this order
     assert log.verify().ok
     assert "pre-marketplace-layer-0" in demo.scratch.git("tag", "--list")
 
-    # Resume: a new cockpit on the same log opens the same release, in the cutover, same stages.
+    # Resume: a new cockpit on the same log opens the same release, mid-rollback, same stages.
     app2 = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
     async with app2.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app2.session.release_id == release_id
-        assert app2.current_mode == "cutover"
+        assert app2.session.state.phase is Phase.ROLLING_BACK
         assert app2.session.state.stage("layer-0").status is StageStatus.STABLE
         assert app2.session.state.stage("layer-1").status is StageStatus.STARTED
         table = app2.screen.query_one("#stages", DataTable)
