@@ -15,12 +15,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
-from cockpit.core.release import ReleaseState, fold
 from cockpit.textsafe import printable, shorten
+
+if TYPE_CHECKING:  # the fold pulls in the runbook models: the log list's first paint does not need them
+    from cockpit.core.release import ReleaseState
 
 Tone = Literal["ok", "bad", "warn", "info", "dim"]
 
@@ -187,6 +189,8 @@ def _md(text: str) -> str:
 
 def release_story(release_id: str, entries: Iterable[Entry], *, timeline_limit: int = TIMELINE_LIMIT) -> Story:
     """The story of one release from its entries (entries of other releases are ignored)."""
+    from cockpit.core.release import fold
+
     mine = [e for e in entries if e.release_id == release_id]
     mine.sort(key=lambda e: e.seq)
     envs = tuple(dict.fromkeys(e.environment for e in mine))
@@ -250,6 +254,8 @@ def _evidence(state: ReleaseState, decision: Entry | None, entries: list[Entry])
             first = next((x for x in ev.excerpt.splitlines() if x.strip()), "")
             lines.append(Line(f"        excerpt: {_s(first, 90)}", "dim", seq_of.get(cid)))
     for cid, tick in sorted(state.ticks.items()):
+        if cid in state.evidence:
+            continue  # the fold already counts the tick as this item's evidence (shown above)
         lines.append(Line(f"TICKED  {_s(cid)} by {_s(tick.by)} at {when(tick.at)}"
                           + (f": {_s(tick.note, 80)}" if tick.note else ""), "ok"))
     if not lines:
@@ -310,9 +316,9 @@ def _stages(state: ReleaseState, entries: list[Entry]) -> Section | None:
     for sid, st in state.stages.items():
         times = ""
         if st.started_at:
-            times += f" started {when(st.started_at)}"
+            times += f" · started {when(st.started_at)}"
         if st.stable_at:
-            times += f", stable {when(st.stable_at)}"
+            times += f" · stable {when(st.stable_at)}"
         lines.append(Line(f"{_s(sid)}: {st.status.value}{times}", tone.get(st.status.value, "info"), seqs.get(sid)))
     return Section("Stages", tuple(lines))
 

@@ -9,7 +9,6 @@ from textual.widgets import Input, Static
 
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
-from cockpit.ui.browser.detail import DetailPane
 from cockpit.ui.browser.prompt import PromptScreen
 from cockpit.ui.browser.screen import BrowserScreen
 from cockpit.ui.browser.story_view import ReleaseStoryScreen
@@ -115,14 +114,14 @@ async def test_detail_pane_and_release_story(history_store: tuple[Any, list[Entr
         assert view.highlighted.seq == flip.seq
         await pilot.press("enter")
         await settle(pilot)
-        pane = pilot.app.screen.query_one(DetailPane)
+        pane = pilot.app.screen.detail
         assert not pane.has_class("hidden")
-        text = str(pane.query_one("#detail-body", Static).render())
+        text = str(pane.body.render())
         assert "CHECKOUT_V2" in text and "on → off" in text and flip.hash in text and flip.prev_hash in text
         assert '"reason": "rollback"' in text
         await pilot.press("up")  # the pane follows the cursor
         await settle(pilot)
-        assert f"#{flip.seq + 1}" in str(pane.query_one("#detail-body", Static).render())
+        assert f"#{flip.seq + 1}" in str(pane.body.render())
         await pilot.press("s")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ReleaseStoryScreen)
@@ -191,7 +190,7 @@ async def test_nothing_in_the_browser_writes(history_store: tuple[Any, list[Entr
     app = app_for(store.location, spool=2)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "2 waiting in the local spool" in _static(pilot, "#status")
+        assert "2 in the local spool, not yet in the chain" in _static(pilot, "#status")
         # Every binding of the screen (prompts cancelled with escape; story left with escape).
         for key in ("enter", "down", "pagedown", "end", "home", "o", "v", "b", "ctrl+r", "s", "escape",
                     "g", "escape", "x", "escape", "slash", "escape", "escape"):

@@ -104,15 +104,18 @@ def _special(e: Entry) -> Text | None:
 
 
 class DetailPane(VerticalScroll):
-    """Shows one entry; hidden until an entry is chosen."""
+    """Shows one entry (mounted the first time an entry is chosen)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.body = Static(Text("loading…", "dim"), id="detail-body")
 
     def compose(self):  # type: ignore[override]
-        yield Static(Text("Press Enter on an entry to see it whole.", "dim"), id="detail-body")
+        yield self.body
 
     def show(self, entry: Entry | None, *, bad_seq: int | None = None, reason: str = "") -> None:
-        body = self.query_one("#detail-body", Static)
         if entry is None:
-            body.update(Text("loading…", "dim"))
+            self.body.update(Text("loading…", "dim"))
         else:
-            body.update(entry_text(entry, bad_seq=bad_seq, reason=reason))
+            self.body.update(entry_text(entry, bad_seq=bad_seq, reason=reason))
         self.scroll_home(animate=False)

@@ -31,6 +31,7 @@ from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Que
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("", 1), ("seq", 7), ("time (UTC)", 19), ("release", 12), ("env", 7), ("actor", 9), ("kind", 17))
 MIN_SUMMARY = 12
+STRIP_CACHE = 600  # rendered rows kept (a few screens): scrolling back repaints from here
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
@@ -47,10 +48,9 @@ def header_text(width: int) -> Text:
     return Text(" ".join([*cells, _cell("summary", summary_width(width))]), no_wrap=True, overflow="crop")
 
 
-_KIND_CLASS = {
-    "decision.go": "log-view--kind-go", "release.done": "log-view--kind-go",
-    "decision.nogo": "log-view--kind-bad", "stage.killed": "log-view--kind-bad",
-}
+_KIND_STYLE = {"decision.go": Style(color="green"), "release.done": Style(color="green"),
+               "decision.nogo": Style(color="red"), "stage.killed": Style(color="red")}
+_FLAG_STYLE, _ROLLBACK_STYLE, _TIME_STYLE = Style(color="yellow"), Style(color="magenta"), Style(dim=True)
 
 
 class ColumnHeader(Widget):
@@ -70,15 +70,11 @@ class LogView(ScrollView, can_focus=True):
     LogView > .log-view--tampered { background: $error 70%; color: $text; text-style: bold; }
     LogView > .log-view--unverified { color: $warning; }
     LogView > .log-view--loading { color: $text-muted; }
-    LogView > .log-view--time { color: $text-muted; }
-    LogView > .log-view--kind-go { color: $success; }
-    LogView > .log-view--kind-bad { color: $error; }
-    LogView > .log-view--kind-flag { color: $warning; }
-    LogView > .log-view--kind-rollback { color: $secondary; }
     """
+    # Row states are component classes (themable); the few kind colours are fixed Rich styles:
+    # every component class costs a styled node on each style update.
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "log-view--cursor", "log-view--tampered", "log-view--unverified", "log-view--loading", "log-view--time",
-        "log-view--kind-go", "log-view--kind-bad", "log-view--kind-flag", "log-view--kind-rollback"}
+        "log-view--cursor", "log-view--tampered", "log-view--unverified", "log-view--loading"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -101,6 +97,7 @@ class LogView(ScrollView, can_focus=True):
         self._after_extent: str | None = None   # "last": End pressed before the count was known
         self._seek_seq: int | None = None
         self._start_query = query
+        self._strips: dict[tuple[object, ...], Strip] = {}
 
     # -- loading ----------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -294,23 +291,35 @@ class LogView(ScrollView, can_focus=True):
         if entry is None:
             style = base + self.get_component_rich_style("log-view--loading")
             return Strip([Segment(" " * 9 + "…", style)]).crop_extend(0, width, style)
+        mark = 0 if self.bad_seq is None or entry.seq < self.bad_seq else 1 if entry.seq == self.bad_seq else 2
+        key = (entry.seq, entry.hash, width, rank == self.cursor, mark, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
         text = self.row_text(entry, width)
         style = base
         if rank == self.cursor:
             style = style + self.get_component_rich_style("log-view--cursor")
-        if self.bad_seq is not None and entry.seq >= self.bad_seq:
+        if mark:
             # After the cursor: the broken row stays red even under the cursor.
-            cls = "log-view--tampered" if entry.seq == self.bad_seq else "log-view--unverified"
-            style = style + self.get_component_rich_style(cls)
+            style = style + self.get_component_rich_style("log-view--tampered" if mark == 1 else "log-view--unverified")
         text.stylize_before(style)
-        return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, style)
+        strip = Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, style)
+        if len(self._strips) > STRIP_CACHE:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # theme or CSS changed: rendered rows are stale
 
     def row_text(self, e: Entry, width: int) -> Text:
         mark = " "
         if self.bad_seq is not None and e.seq >= self.bad_seq:
             mark = "✗" if e.seq == self.bad_seq else "?"
-        kind_style = self._kind_style(e.kind)
-        time_style = self.get_component_rich_style("log-view--time")
+        kind_style = _kind_style(e.kind)
+        time_style = _TIME_STYLE
         widths = [w for _, w in COLUMNS]
         return Text.assemble(
             (mark, ""), " ",
@@ -323,10 +332,11 @@ class LogView(ScrollView, can_focus=True):
             _cell(summary(e, summary_width(width)), summary_width(width)),
             no_wrap=True, overflow="crop")
 
-    def _kind_style(self, kind: str) -> Style:
-        cls = _KIND_CLASS.get(kind)
-        if cls is None and kind.startswith("flag"):
-            cls = "log-view--kind-flag"
-        elif cls is None and kind.startswith("rollback."):
-            cls = "log-view--kind-rollback"
-        return self.get_component_rich_style(cls) if cls else Style()
+
+def _kind_style(kind: str) -> Style:
+    style = _KIND_STYLE.get(kind)
+    if style is not None:
+        return style
+    if kind.startswith("flag"):
+        return _FLAG_STYLE
+    return _ROLLBACK_STYLE if kind.startswith("rollback.") else Style()

@@ -48,6 +48,7 @@ FILTER_HELP = "release:ID env:E actor:A kind:K|flag. since:2024-05-01 until:… 
 
 class BrowserScreen(WorkerErrors, Screen[None]):
     CSS_PATH = "browser.tcss"
+    AUTO_FOCUS = "#log"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("g", "jump_release", "Go to release"),
@@ -78,20 +79,44 @@ class BrowserScreen(WorkerErrors, Screen[None]):
             yield Label("filter", id="filter-label")
             yield Input(value=format_filter(self._start.flt), placeholder=FILTER_HELP, id="filter")
         yield Static(id="integrity", classes="hidden")
-        yield ProgressBar(id="verify-progress", show_eta=False, classes="hidden")
         yield ColumnHeader()
         yield LogView(self.source.reader, self._start, page_size=self._page_size, capacity=self._capacity, id="log")
-        yield DetailPane(id="detail", classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.log_view.focus()
         self._show_status()
         self._count_spool()
 
     @property
     def log_view(self) -> LogView:
         return self.query_one("#log", LogView)
+
+    # The detail pane and the progress bar are mounted when first needed: fewer widgets to style
+    # before the first page is painted.
+    @property
+    def detail(self) -> DetailPane | None:
+        found = self.query(DetailPane)
+        return found.first() if found else None
+
+    @property
+    def detail_open(self) -> bool:
+        return self.detail is not None and not self.detail.has_class("hidden")
+
+    def _open_detail(self) -> DetailPane:
+        pane = self.detail
+        if pane is None:
+            pane = DetailPane(id="detail")
+            self.mount(pane, before=self.query_one(Footer))
+        pane.remove_class("hidden")
+        return pane
+
+    def _progress_bar(self) -> ProgressBar:
+        found = self.query("#verify-progress")
+        if found:
+            return found.first(ProgressBar)
+        bar = ProgressBar(id="verify-progress", show_eta=False)
+        self.mount(bar, before=self.query_one(ColumnHeader))
+        return bar
 
     @property
     def query_now(self) -> Query:
@@ -104,9 +129,9 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         t.append(printable(self.source.description, one_line=True), "bold")
         t.append("  ·  read-only  ·  ")
         t.append("counting…" if self.total is None else f"{self.total:,} entries", "bold")
-        t.append(f"  ·  {'newest' if q.newest_first else 'oldest'} first  ·  {describe_filter(q.flt)}")
         if self.spool_waiting:
-            t.append(f"  ·  {self.spool_waiting} waiting in the local spool (not yet in the chain)", "bold yellow")
+            t.append(f"  ·  {self.spool_waiting} in the local spool, not yet in the chain", "bold yellow")
+        t.append(f"  ·  {'newest' if q.newest_first else 'oldest'} first  ·  {describe_filter(q.flt)}")
         self.query_one("#status", Static).update(t)
 
     @work(thread=True, exit_on_error=False, group="spool")
@@ -132,25 +157,27 @@ class BrowserScreen(WorkerErrors, Screen[None]):
 
     @on(EntryChosen)
     def _chosen(self, event: EntryChosen) -> None:
-        detail = self.query_one(DetailPane)
-        detail.remove_class("hidden")
+        self._open_detail()
         self._show_detail(event.entry)
 
     @on(EntryHighlighted)
     def _highlighted(self, event: EntryHighlighted) -> None:
-        if not self.query_one(DetailPane).has_class("hidden"):
+        if self.detail_open:
             self._show_detail(event.entry)
 
     def _show_detail(self, entry: Entry | None) -> None:
         r = self.verify_result
         bad = r.first_bad_seq if r is not None and not r.ok else None
-        self.query_one(DetailPane).show(entry, bad_seq=bad, reason=r.reason if r else "")
+        pane = self.detail
+        if pane is not None:
+            pane.show(entry, bad_seq=bad, reason=r.reason if r else "")
 
     def action_back(self) -> None:
         if self.focused is self.query_one("#filter", Input):
             self.log_view.focus()
             return
-        self.query_one(DetailPane).add_class("hidden")
+        if self.detail is not None:
+            self.detail.add_class("hidden")
 
     # -- filter and order -------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
@@ -226,7 +253,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
 
     # -- integrity --------------------------------------------------------------------------------
     def action_verify(self) -> None:
-        bar = self.query_one("#verify-progress", ProgressBar)
+        bar = self._progress_bar()
         bar.update(total=None, progress=0)
         bar.remove_class("hidden")
         self._banner("verifying the hash chain…", "checking")
@@ -239,12 +266,12 @@ class BrowserScreen(WorkerErrors, Screen[None]):
 
     @on(VerifyProgress)
     def _progress(self, event: VerifyProgress) -> None:
-        self.query_one("#verify-progress", ProgressBar).update(total=max(1, event.total), progress=event.checked)
+        self._progress_bar().update(total=max(1, event.total), progress=event.checked)
 
     @on(VerifyDone)
     def _verified(self, event: VerifyDone) -> None:
         r = self.verify_result = event.result
-        self.query_one("#verify-progress", ProgressBar).add_class("hidden")
+        self._progress_bar().add_class("hidden")
         if r.ok:
             self._banner(f"✓ chain intact: {r.checked:,} entries verified, each hash recomputed and linked", "intact")
             self.log_view.set_bad_seq(None)
@@ -253,7 +280,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
                          f"{r.checked:,} entries before it are intact; #{r.first_bad_seq} and later cannot be "
                          "trusted. Press b to go there.", "broken")
             self.log_view.set_bad_seq(r.first_bad_seq)
-        if not self.query_one(DetailPane).has_class("hidden"):
+        if self.detail_open:
             self._show_detail(self.log_view.highlighted)
 
     def _banner(self, text: str, state: str) -> None:
@@ -265,7 +292,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         if worker.group == "page":
             self.log_view.fetch_failed()
         elif worker.group == "verify":
-            self.query_one("#verify-progress", ProgressBar).add_class("hidden")
+            self._progress_bar().add_class("hidden")
             self._banner("verify could not finish (see the notification); press v to try again", "checking")
 
     # -- export -----------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cockpit.config import Runbook
 from cockpit.core.log.base import LogFilter, LogUnavailable, VerifyResult
 from cockpit.core.log.entry import Entry
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 
 class BrowseError(Exception):
