@@ -7,7 +7,7 @@ from typing import Any
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
 from cockpit.ui.browser.source import open_store
-from cockpit.ui.browser.window import LogWindow, Query, fetch_extent, fetch_rows
+from cockpit.ui.browser.window import Fetch, LogWindow, Query, fetch_extent, fetch_rows
 
 
 def settle(win: LogWindow, reader: Any, top: int, height: int, max_fetches: int = 50) -> int:
@@ -19,6 +19,14 @@ def settle(win: LogWindow, reader: Any, top: int, height: int, max_fetches: int 
         n += 1
         assert n <= max_fetches
     return n
+
+
+def settle_shift(win: LogWindow, reader: Any, top: int) -> int:
+    """Fetch what a 5-line viewport at `top` needs; the total shift the window applied to ranks."""
+    shift = 0
+    while (f := win.want(top + shift, 5)) is not None:
+        shift += win.apply(f, fetch_rows(reader, f)) or 0
+    return shift
 
 
 def open_window(reader: Any, query: Query, page_size: int = 50) -> LogWindow:
@@ -65,17 +73,20 @@ def test_filtered_jump_snaps_at_the_ends(history_store: tuple[Any, list[Entry]])
     matching = [e for e in entries if e.kind.startswith("flag.")]
     win = open_window(reader, q, page_size=10)
     assert win.total == len(matching)
-    settle(win, reader, len(matching) // 2, 5)
-    # Scroll to the very top from the estimated middle: ranks end up exact.
-    top = win.base
-    while not win.at_start:
-        top = max(0, min(top, win.base) - 5)
-        top += 0
-        f = win.want(top, 5)
-        if f is None:
-            top -= 1
-            continue
-        top += win.apply(f, fetch_rows(reader, f)) or 0
+    # A far jump whose interpolated rank is 30 too high (matches cluster unevenly under a filter).
+    f = Fetch(q, "at", matching[40].seq, rank=70, limit=10)
+    win.pending = f
+    assert win.apply(f, fetch_rows(reader, f)) == 0 and win.row(70).seq == matching[40].seq
+    # Scroll up a line at a time: reaching the first entry snaps every rank to the truth.
+    top, shifted = 70, 0
+    for _ in range(200):
+        if win.at_start and top == 0:
+            break
+        top = max(0, top - 1)
+        shift = settle_shift(win, reader, top)
+        top += shift
+        shifted += shift
+    assert shifted == -30
     assert win.base == 0 and win.row(0).seq == matching[0].seq
     reader.close()
 
