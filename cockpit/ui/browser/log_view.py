@@ -85,10 +85,15 @@ class LogView(ScrollView, can_focus=True):
         Binding("enter", "choose", "Detail"),
     ]
 
-    def __init__(self, reader: Reader, query: Query = Query(), *, page_size: int = PAGE_SIZE,
-                 capacity: int = CAPACITY, id: str | None = None, classes: str | None = None):
+    def __init__(self, reader: Reader, query: Query = Query(), *, counter: Reader | None = None,
+                 page_size: int = PAGE_SIZE, capacity: int = CAPACITY, id: str | None = None,
+                 classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.reader = reader
+        self.counter = counter or reader
+        """Where count(filter) runs: a second connection, so a slow count (free text over millions
+        of entries) never holds up the pages."""
+        self._extent_for: Query | None = None
         self.window = LogWindow(query, page_size=page_size, capacity=capacity)
         self.cursor = 0
         self.bad_seq: int | None = None
@@ -124,8 +129,8 @@ class LogView(ScrollView, can_focus=True):
         self._after_extent = None
         self.scroll_to(y=0, animate=False, force=True)
         self._resize()
-        self._fetch(first)
-        self._extent(query)
+        self._extent_for = None
+        self._fetch(first)  # the count is asked once this first page is in: it never delays the paint
 
     def seek(self, seq: int) -> None:
         """Move the list (and the cursor) to `seq`, or the next matching entry in display order."""
@@ -150,12 +155,15 @@ class LogView(ScrollView, can_focus=True):
 
     @work(thread=True, exclusive=True, group="extent", exit_on_error=False)
     def _extent(self, query: Query) -> None:
-        self.post_message(ExtentKnown(query, fetch_extent(self.reader, query)))
+        self.post_message(ExtentKnown(query, fetch_extent(self.counter, query)))
 
     @on(PageFetched)
     def _page(self, event: PageFetched) -> None:
         event.stop()
         shift = self.window.apply(event.fetch, event.rows)
+        if self._extent_for != self.window.query and self.window.loaded:
+            self._extent_for = self.window.query
+            self._extent(self.window.query)
         if shift is None:
             self._plan()
             return

@@ -80,7 +80,8 @@ class BrowserScreen(WorkerErrors, Screen[None]):
             yield Input(value=format_filter(self._start.flt), placeholder=FILTER_HELP, id="filter")
         yield Static(id="integrity", classes="hidden")
         yield ColumnHeader()
-        yield LogView(self.source.reader, self._start, page_size=self._page_size, capacity=self._capacity, id="log")
+        yield LogView(self.source.reader, self._start, counter=self.source.counter, page_size=self._page_size,
+                      capacity=self._capacity, id="log")
         yield Footer()
 
     def on_mount(self) -> None:

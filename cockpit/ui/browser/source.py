@@ -82,6 +82,8 @@ class Source:
     spool_waiting: Callable[[], int] = lambda: 0
     """How many entries wait in the local spool (not yet in the chain); read each time it is shown."""
     close: Callable[[], None] = lambda: None
+    counter: Reader | None = None
+    """A second read-only connection for count(filter) (None: counts share `reader`)."""
 
 
 def read_only_dsn(dsn: str) -> str:
@@ -146,8 +148,14 @@ def open_source(runbook: Runbook) -> Source:
 
     factory = store_factory(runbook)
     log = open_store(sqlite_path=factory.sqlite_path, dsn=factory.dsn, password=factory.password)
+    counter = open_store(sqlite_path=factory.sqlite_path, dsn=factory.dsn, password=factory.password)
     spool = Spool(spool_dir(runbook), f"spool-{factory.identity}")
-    return Source(reader=log, description=log.describe(), spool_waiting=spool.count, close=log.close)
+
+    def close() -> None:
+        log.close()
+        counter.close()
+
+    return Source(reader=log, description=log.describe(), spool_waiting=spool.count, close=close, counter=counter)
 
 
 EXPORT_FORMATS = {".tsv": "tsv", ".md": "md", ".markdown": "md", ".jsonl": "jsonl", ".ndjson": "jsonl"}
