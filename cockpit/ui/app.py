@@ -221,8 +221,14 @@ class CockpitApp(App[None]):
         self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
                          lambda _: self._run(self._session().refresh()))
 
+    @work(exclusive=True, group="browse", thread=True)
     def action_browse(self) -> None:
-        self.notify("Run `cockpit log browse --config …` to browse the log.", markup=False)
+        """The auditor's read-only browser over this runbook's log (its own read-only connection)."""
+        from cockpit.ui.browser.screen import BrowserScreen
+        from cockpit.ui.browser.source import open_source
+
+        source = open_source(self.runbook)
+        self.call_from_thread(self.push_screen, BrowserScreen(source), lambda _: source.close())
 
     # -- helpers ---------------------------------------------------------------------------
     def run_core(self, coro: Any, *, success: str | None = None) -> None:

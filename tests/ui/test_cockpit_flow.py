@@ -11,6 +11,8 @@ from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.core.release import Phase, StageStatus
 from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.browser.screen import BrowserScreen
+from cockpit.ui.screens.cutover import CutoverScreen
 from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.screens.signoff import SignOffScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
@@ -115,6 +117,15 @@ async def test_release_owner_flow_and_resume(demo: Demo) -> None:
         flips = [f for f in session.state.flips if f.flag == "MARKETPLACE_AVAILABILITY_ENABLED"]
         assert flips and flips[-1].ok and flips[-1].before is False and flips[-1].after is True
         release_id = session.release_id
+
+        # The auditor's browser opens over the cockpit, read-only, and escape comes back.
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+        assert app.screen.total == len(list(log.entries()))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CutoverScreen)
 
         # The incident commander's wizard opens from the cockpit: its first step restores the flags.
         await pilot.press("ctrl+r")

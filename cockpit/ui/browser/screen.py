@@ -177,8 +177,11 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         if self.focused is self.query_one("#filter", Input):
             self.log_view.focus()
             return
-        if self.detail is not None:
+        if self.detail is not None and not self.detail.has_class("hidden"):
             self.detail.add_class("hidden")
+            return
+        if len(self.app.screen_stack) > 1:  # pushed over the cockpit: escape goes back to it
+            self.dismiss(None)
 
     # -- filter and order -------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
