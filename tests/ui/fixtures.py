@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,10 +33,10 @@ def clock() -> datetime:
 
 
 @contextmanager
-def fixed_git_dates() -> Iterator[None]:
-    keys = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: "2026-11-20T10:00:00+00:00" for k in keys})
+def temp_env(**values: str) -> Iterator[None]:
+    """Environment variables set for the block (scene builders are sync, so no monkeypatch)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -45,6 +45,11 @@ def fixed_git_dates() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def fixed_git_dates() -> AbstractContextManager[None]:
+    """Commits made in the block get fixed dates, so their SHAs are the same on every run."""
+    return temp_env(GIT_AUTHOR_DATE="2026-11-20T10:00:00+00:00", GIT_COMMITTER_DATE="2026-11-20T10:00:00+00:00")
 
 
 @dataclass

@@ -8,42 +8,24 @@ PUT  {url}/flags/{name}    {"enabled", "reason", "actor"}; Authorization: Bearer
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from cockpit.core.flags.base import FlagAuthError, FlagError, FlagNotFound, FlagState
-from cockpit.core.flags.transport import MAX_BODY, Answer, expect_bool, make_client, send
-
-if TYPE_CHECKING:
-    import httpx
+from cockpit.core.flags.transport import MAX_BODY, Answer, HttpBackendBase, expect_bool, send
 
 
-class HttpFlagBackend:
+
+class HttpFlagBackend(HttpBackendBase):
     name = "http"
     bulk_reads = True
     """list() is one request: batch flips read all states with it (see flip.flip_many)."""
 
     def __init__(self, url: str, token: str | None = None, *, timeout: float = 10.0, max_bytes: int = MAX_BODY):
-        self.url = url.rstrip("/")
-        self._token = token
-        self.timeout = timeout
+        super().__init__(url, token, timeout)
         self.max_bytes = max_bytes
-        self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"HttpFlagBackend({self.url!r})"
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self.timeout)
-        return self._client
-
-    def _headers(self) -> dict[str, str]:
-        h = {"Accept": "application/json"}
-        if self._token:
-            h["Authorization"] = f"Bearer {self._token}"
-        return h
 
     def _flag_url(self, flag: str) -> str:
         if not flag:
@@ -81,11 +63,6 @@ class HttpFlagBackend:
                        body={"enabled": enabled, "reason": reason, "actor": actor}, max_bytes=self.max_bytes)
         _raise_for(a, flag, what)
         return _state(a, flag, what)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 def _state(a: Answer, flag: str, what: str) -> FlagState:

@@ -99,3 +99,33 @@ def expect_bool(value: Any, flag: str | None, what: str) -> bool:
     if not isinstance(value, bool):
         raise FlagError(flag, f"{what}: the flag API's answer has no boolean 'enabled' (got {excerpt(repr(value))})")
     return value
+
+
+class HttpBackendBase:
+    """What the http and unleash backends share: a lazily made client, headers, closing."""
+
+    def __init__(self, url: str, token: str | None, timeout: float):
+        self.url = url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self.timeout)
+        return self._client
+
+    def _authorization(self, token: str) -> str:
+        return f"Bearer {token}"
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Accept": "application/json"}
+        if self._token:
+            h["Authorization"] = self._authorization(self._token)
+        return h
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -12,47 +12,33 @@ Unleash has no idempotency key; on/off are idempotent by nature, so retries are 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from cockpit.core.flags.base import FlagAuthError, FlagError, FlagNotFound, FlagProtected, FlagState
-from cockpit.core.flags.transport import MAX_BODY, Answer, expect_bool, make_client, send
+from cockpit.core.flags.transport import MAX_BODY, Answer, HttpBackendBase, expect_bool, send
 
-if TYPE_CHECKING:
-    import httpx
 
 # A project's feature list can be long; 20 MB holds tens of thousands of flags.
 _MAX_LIST = 20 * MAX_BODY
 
 
-class UnleashFlagBackend:
+class UnleashFlagBackend(HttpBackendBase):
     name = "unleash"
     bulk_reads = True
     """list() is one request: batch flips read all states with it (see flip.flip_many)."""
 
     def __init__(self, url: str, token: str | None, *, project: str = "default", environment: str,
                  timeout: float = 10.0):
-        self.url = url.rstrip("/")
-        self._token = token
+        super().__init__(url, token, timeout)
         self.project = project
         self.environment = environment
-        self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"UnleashFlagBackend({self.url!r}, project={self.project!r}, environment={self.environment!r})"
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self.timeout)
-        return self._client
-
-    def _headers(self) -> dict[str, str]:
-        h = {"Accept": "application/json"}
-        if self._token:
-            h["Authorization"] = self._token
-        return h
+    def _authorization(self, token: str) -> str:
+        return token  # Unleash's admin tokens go in as they are, without "Bearer"
 
     def _features(self) -> str:
         return f"{self.url}/api/admin/projects/{quote(self.project, safe='')}/features"
@@ -98,11 +84,6 @@ class UnleashFlagBackend:
         a = await send(self.client, "POST", url, flag=flag, what=what, headers=self._headers())
         self._raise_for(a, flag, what)
         return FlagState(flag, enabled)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def _env_enabled(self, feature: Any, flag: str, what: str) -> bool | None:
         envs = feature.get("environments") if isinstance(feature, dict) else None

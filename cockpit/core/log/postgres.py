@@ -131,11 +131,6 @@ class PostgresLog(SqlStore):
                     applied.append(m.version)
         return applied
 
-    def schema_version(self) -> int:
-        with self._reading() as cur:
-            cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
-            return int(cur.fetchone()[0])
-
     # -- rows -------------------------------------------------------------------------------------
     def _entry(self, row: Sequence[Any]) -> Entry:
         seq, at, release_id, environment, actor, kind, payload, prev_hash, hash_, uid = row

@@ -95,11 +95,6 @@ class SqliteLog(SqlStore):
                     applied.append(m.version)
         return applied
 
-    def schema_version(self) -> int:
-        with self._reading() as cur:
-            cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
-            return int(cur.fetchone()[0])
-
     def _entry(self, row: Sequence[Any]) -> Entry:
         seq, at, release_id, environment, actor, kind, payload, prev_hash, hash_, uid = row
         return Entry(seq=int(seq), at=parse_at(at), release_id=release_id, environment=environment,

@@ -42,6 +42,12 @@ class SqlStore(ABC):
     def _reading(self) -> AbstractContextManager[Tx]:
         """A cursor for one read; connection errors become LogUnavailable."""
 
+    def schema_version(self) -> int:
+        """The newest migration applied to this store."""
+        with self._reading() as cur:
+            cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+            return int(cur.fetchone()[0])
+
     @abstractmethod
     def _serialised(self) -> AbstractContextManager[Tx]:
         """A cursor inside a transaction that holds the store-wide append lock; commits on exit."""

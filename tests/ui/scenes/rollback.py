@@ -7,8 +7,6 @@ one the scene advances, the terminal size is fixed; no port or temp path reaches
 from __future__ import annotations
 
 import asyncio
-import os
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from textual.app import App
 from textual.pilot import Pilot
 
+from tests.ui.fixtures import temp_env
 from tests.ui.scenes import Scene
 
 T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -33,18 +32,6 @@ class ManualClock:
         self.now += timedelta(seconds=seconds)
 
 
-@contextmanager
-def _env(**values: str):  # type: ignore[no-untyped-def]
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
@@ -57,7 +44,7 @@ def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
     from tests.rollback.release import BOB, go_release
 
     target = DemoTarget().start()
-    with _env(GIT_AUTHOR_DATE=GIT_DATE, GIT_COMMITTER_DATE=GIT_DATE):
+    with temp_env(GIT_AUTHOR_DATE=GIT_DATE, GIT_COMMITTER_DATE=GIT_DATE):
         scratch = make_scratch(tmp / "scratch", target)
     text = scratch.runbook_path.read_text()
     # smoke evidence only: its detail has no latency figure, so the verify step renders the same every run
