@@ -6,7 +6,6 @@ file, the key path and, where one can be found, the line.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,7 +19,7 @@ from cockpit.tomllines import locate_key_line
 
 class _Model(BaseModel):
     # The attribute docstrings below document each field; they are put into the JSON Schema by
-    # json_schema() rather than by pydantic's use_attribute_docstrings, which parses this file's
+    # cockpit/schema.py rather than by pydantic's use_attribute_docstrings, which parses this file's
     # source at import and costs the cockpit a visible part of its startup.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
@@ -432,39 +431,3 @@ def load_runbook(path: str | Path) -> Runbook:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(path, [f"cannot read: {e}"]) from None
     return parse_runbook(text, path)
-
-
-def _attribute_docs() -> dict[str, dict[str, str]]:
-    """class name -> field name -> the docstring written under the field in this file."""
-    import ast
-    import inspect
-
-    docs: dict[str, dict[str, str]] = {}
-    for node in ast.parse(inspect.getsource(inspect.getmodule(_attribute_docs))).body:  # type: ignore[arg-type]
-        if not isinstance(node, ast.ClassDef):
-            continue
-        fields = docs.setdefault(node.name, {})
-        for stmt, nxt in zip(node.body, node.body[1:]):
-            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr)
-                    and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
-                fields[stmt.target.id] = inspect.cleandoc(nxt.value.value)
-    return docs
-
-
-def json_schema() -> str:
-    schema = Runbook.model_json_schema(by_alias=True)
-    docs = _attribute_docs()
-    models = {m.__name__: m for m in (Runbook, *_CLASSES)}
-    for name, definition in [("Runbook", schema), *schema.get("$defs", {}).items()]:
-        model = models.get(name)
-        for field, prop in definition.get("properties", {}).items():
-            attr = next((k for k, f in model.model_fields.items() if (f.alias or k) == field), field) if model else field
-            doc = next((docs[c.__name__][attr] for c in (model.__mro__ if model else ())
-                        if c.__name__ in docs and attr in docs[c.__name__]), None)
-            if doc and "description" not in prop:
-                prop["description"] = doc
-    return json.dumps(schema, indent=2, ensure_ascii=False)
-
-
-_CLASSES = (ReleaseConfig, LogConfig, EnvironmentConfig, FlagsConfig, StageConfig, HttpCheck, SmokeCheck, GitCheck,
-            CommandCheck, FileCheck, ManualCheck, RollbackConfig, NotifyConfig)

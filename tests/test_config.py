@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import ConfigError, json_schema, load_runbook, parse_runbook
+from cockpit.config import ConfigError, load_runbook, parse_runbook
 from cockpit.durations import format_duration, parse_duration
 from cockpit.placeholders import PlaceholderError, expand
+from cockpit.schema import json_schema
 
 BASE = """\
 [release]

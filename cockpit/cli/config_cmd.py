@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from cockpit.cli.common import EXIT_OK, EXIT_USAGE
-from cockpit.config import ConfigError, json_schema, load_runbook
+from cockpit.config import ConfigError, load_runbook
+from cockpit.schema import json_schema
 
 
 def register(sub: argparse._SubParsersAction) -> None:
