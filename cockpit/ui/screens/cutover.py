@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from cockpit.config import StageConfig
 from cockpit.core import cutover
@@ -20,6 +20,7 @@ from cockpit.ui import commands
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.evidence import current, detail_cell, status_cell
+from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
@@ -53,7 +54,7 @@ class CutoverScreen(Screen[None]):
         yield DataTable(id="stages", cursor_type="row")
         with VerticalScroll(id="detail-box"):
             yield Static(id="detail")
-        yield Footer()
+        yield KeyBar(commands.CUTOVER + commands.GLOBAL)
 
     def on_mount(self) -> None:
         table = self.query_one("#stages", DataTable)

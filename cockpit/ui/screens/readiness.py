@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from cockpit.config import CheckConfig
@@ -14,6 +14,7 @@ from cockpit.textsafe import shorten
 from cockpit.ui import commands
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
 from cockpit.ui.widgets.evidence import age_cell, current, detail_cell, detail_pane, requirement_cell, status_cell
+from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
@@ -38,7 +39,7 @@ class ReadinessScreen(Screen[None]):
         yield DataTable(id="checklist", cursor_type="row", zebra_stripes=False)
         with VerticalScroll(id="detail-box"):
             yield Static(id="detail")
-        yield Footer()
+        yield KeyBar(commands.READINESS + commands.GLOBAL)
 
     def on_mount(self) -> None:
         table = self.query_one("#checklist", DataTable)
