@@ -18,9 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import Worker
 
+from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.entry import Entry
 from cockpit.textsafe import printable
@@ -82,7 +83,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         yield ColumnHeader()
         yield LogView(self.source.reader, self._start, counter=self.source.counter, page_size=self._page_size,
                       capacity=self._capacity, id="log")
-        yield Footer()
+        yield KeyBar(actions_of(self.BINDINGS))  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self._show_status()
@@ -107,7 +108,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         pane = self.detail
         if pane is None:
             pane = DetailPane(id="detail")
-            self.mount(pane, before=self.query_one(Footer))
+            self.mount(pane, before=self.query_one(KeyBar))
         pane.remove_class("hidden")
         return pane
 

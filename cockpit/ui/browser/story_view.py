@@ -8,8 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter
 from cockpit.core.story import Story, release_story
 from cockpit.textsafe import printable
@@ -52,7 +53,7 @@ class ReleaseStoryScreen(WorkerErrors, Screen[None]):
                      id="story-title")
         with VerticalScroll(id="story-scroll"):
             yield Static(Text("reading the release's entries…", "dim"), id="story")
-        yield Footer()
+        yield KeyBar(actions_of(self.BINDINGS))  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self.query_one("#story-scroll").focus()

@@ -22,9 +22,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, RichLog, Static
+from textual.widgets import Button, Input, Label, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.config import Runbook
 from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
@@ -142,7 +143,7 @@ class RollbackScreen(Screen[str | None]):
                 yield Static(id="rb-detail")
                 yield Static(id="rb-status")
                 yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False, max_lines=5000)
-        yield Footer()
+        yield KeyBar(actions_of(self.BINDINGS))  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self.load()

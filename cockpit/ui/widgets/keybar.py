@@ -12,9 +12,11 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
+from textual.binding import Binding
+
 from cockpit.ui.commands import Action
 
-KEY_NAMES = {"question_mark": "?", "space": "space", "enter": "⏎", "escape": "esc"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "space": "space", "enter": "⏎", "escape": "esc"}
 
 
 def key_label(key: str) -> str:
@@ -50,3 +52,8 @@ class KeyBar(Static):
                 target = self.screen if hasattr(self.screen, f"action_{name}") else self.app
                 await target.run_action(action)
                 return
+
+
+def actions_of(bindings: list[Binding]) -> list[Action]:
+    """The key bar for a screen that declares plain Textual bindings."""
+    return [Action(b.action, b.key, b.description, b.description, footer=b.show) for b in bindings]
