@@ -11,6 +11,7 @@ from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.core.release import Phase, StageStatus
 from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.widgets.checklist import Checklist
 from cockpit.ui.browser.screen import BrowserScreen
 from cockpit.ui.screens.cutover import CutoverScreen
 from cockpit.ui.screens.rollback import RollbackScreen
@@ -29,8 +30,11 @@ async def settle(pilot) -> None:  # noqa: ANN001
 
 
 def move_to(app: CockpitApp, table_id: str, key: str) -> None:
-    table = app.screen.query_one(table_id, DataTable)
-    table.move_cursor(row=table.get_row_index(key))
+    table = app.screen.query_one(table_id)
+    if isinstance(table, Checklist):
+        table.move_to(key)
+    else:
+        table.move_cursor(row=table.get_row_index(key))
 
 
 async def type_into(pilot, selector: str, text: str) -> None:  # noqa: ANN001

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import Static
 
 from cockpit.config import CheckConfig
-from cockpit.textsafe import shorten
+from cockpit.core.evidence import Evidence
 from cockpit.ui import commands
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
+from cockpit.ui.widgets.checklist import Checklist
 from cockpit.ui.widgets.evidence import age_cell, current, detail_cell, detail_pane, requirement_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
-FIXED_WIDTH = 36  # status, requirement and age columns with the table's cell padding
+FIXED_WIDTH = 29  # status, requirement and age columns with their gaps
 
 
-def column_widths(screen_width: int) -> tuple[int, int]:
-    """Item and evidence widths that keep every column on screen (the detail pane shows it all)."""
-    room = max(30, screen_width - FIXED_WIDTH)
-    item = max(14, room * 2 // 5)
-    return item, room - item
-COLUMNS = [("status", "Status"), ("req", "Req"), ("item", "Item"), ("evidence", "Evidence"), ("age", "Age")]
+def item_width(screen_width: int) -> int:
+    """The item column's share; evidence takes the rest (the detail pane shows both whole)."""
+    return max(14, (screen_width - FIXED_WIDTH) * 2 // 5)
+
+
+COLUMNS = [("Status", 9), ("Req", 6), ("Item", 30), ("Evidence", 0), ("Age", 6)]
 
 
 class ReadinessScreen(Screen[None]):
@@ -36,24 +38,23 @@ class ReadinessScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ReleaseBar(id="release")
         yield VerdictBanner(id="verdict")
-        yield DataTable(id="checklist", cursor_type="row", zebra_stripes=False)
+        yield Checklist(COLUMNS, id="checklist")
         with VerticalScroll(id="detail-box"):
             yield Static(id="detail")
         yield KeyBar(commands.READINESS + commands.GLOBAL)
 
     def on_mount(self) -> None:
-        table = self.query_one("#checklist", DataTable)
-        widths = dict(zip(("item", "evidence"), column_widths(self.app.size.width), strict=True))
-        for key, label in COLUMNS:
-            table.add_column(label, key=key, width=widths.get(key))
+        table = self.query_one("#checklist", Checklist)
+        table.set_widths({"Item": item_width(self.app.size.width)})
         self._build_rows(table)
+        table.focus()
         self.watch(self.app, "version", lambda _: self.render_state())
         self.watch(self.app, "taking", lambda _: self.render_state())
         self.watch(self.app, "log_status", lambda _: self.render_state())
         self.set_interval(1.0, self.render_state)  # ages tick and stale evidence turns stale visibly
         self.render_state()
 
-    def _build_rows(self, table: DataTable) -> None:
+    def _build_rows(self, table: Checklist) -> None:
         runbook = self.app.runbook  # type: ignore[attr-defined]
         groups: list[tuple[str | None, str]] = [(None, "Release gate")]
         groups += [(s.id, f"{s.id} · {s.title}" if s.title else s.id) for s in runbook.stages]
@@ -61,11 +62,10 @@ class ReadinessScreen(Screen[None]):
             checks = [c for c in runbook.checks if c.stage == stage_id]
             if not checks:
                 continue
-            table.add_row(Text(""), Text(""), Text(f"── {title} ──", style="bold"), Text(""), Text(""),
-                          key=f"stage:{stage_id}")
+            table.add_row(f"stage:{stage_id}", [Text(""), Text(""), Text(f"── {title} ──", style="bold")],
+                          heading=True)
             for c in checks:
-                table.add_row(Text("… pending", style="dim"), requirement_cell(c), Text(c.label),
-                              detail_cell(c, None), Text("—"), key=c.id)
+                table.add_row(c.id, self._cells(c, None, None))
 
     # -- rendering from the session --------------------------------------------------------
     def render_state(self) -> None:
@@ -76,31 +76,22 @@ class ReadinessScreen(Screen[None]):
             return
         now = session.clock()
         self.query_one("#verdict", VerdictBanner).show(session.verdict(), app.taking)  # type: ignore[attr-defined]
-        table = self.query_one("#checklist", DataTable)
-        item_w, evidence_w = column_widths(self.size.width)
+        table = self.query_one("#checklist", Checklist)
         for c in session.runbook.checks:
-            ev = current(c, session.state.evidence.get(c.id), now)
-            table.update_cell(c.id, "status", status_cell(ev))
-            table.update_cell(c.id, "item", Text(shorten(c.label, item_w)))
-            table.update_cell(c.id, "evidence", detail_cell(c, ev, evidence_w))
-            table.update_cell(c.id, "age", age_cell(ev, now))
+            table.update_row(c.id, self._cells(c, current(c, session.state.evidence.get(c.id), now), now))
         self._show_detail()
 
+    @staticmethod
+    def _cells(c: CheckConfig, ev: Evidence | None, now: datetime | None) -> list[Text]:
+        return [status_cell(ev), requirement_cell(c), Text(c.label), detail_cell(c, ev, 200),
+                age_cell(ev, now) if now else Text("—")]
+
     def on_resize(self) -> None:
-        table = self.query_one("#checklist", DataTable)
-        for key, width in zip(("item", "evidence"), column_widths(self.size.width), strict=True):
-            table.columns[ColumnKey(key)].width = width
-        table.refresh(layout=True)
-        self.render_state()
+        self.query_one("#checklist", Checklist).set_widths({"Item": item_width(self.size.width)})
 
     def _highlighted(self) -> CheckConfig | None:
-        table = self.query_one("#checklist", DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is None or key.startswith("stage:"):
-            return None
-        return self.app.runbook.check(key)  # type: ignore[attr-defined]
+        key = self.query_one("#checklist", Checklist).highlighted
+        return None if key is None else self.app.runbook.check(key)  # type: ignore[attr-defined]
 
     def _show_detail(self) -> None:
         session = self.app.session  # type: ignore[attr-defined]
@@ -112,7 +103,7 @@ class ReadinessScreen(Screen[None]):
         detail.update(detail_pane(check, current(check, session.state.evidence.get(check.id), session.clock()),
                                   session.clock()))
 
-    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+    def on_checklist_highlighted(self, _: Checklist.Highlighted) -> None:
         self._show_detail()
 
     # -- actions ----------------------------------------------------------------------------

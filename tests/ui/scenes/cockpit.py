@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input
 
 from cockpit.core import kinds
 from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.widgets.checklist import Checklist
 from tests.ui.fixtures import ANN, BOB, clock, evidence_for, scene_release
 from tests.ui.scenes import Scene
 
@@ -37,8 +38,7 @@ async def settle(pilot: Pilot) -> None:
 
 async def highlight_db(pilot: Pilot) -> None:
     await settle(pilot)
-    table = pilot.app.screen.query_one("#checklist", DataTable)
-    table.move_cursor(row=table.get_row_index("health-db"))
+    pilot.app.screen.query_one("#checklist", Checklist).move_to("health-db")
     await pilot.pause()
 
 
