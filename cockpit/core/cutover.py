@@ -134,14 +134,15 @@ async def start_stage(session: ReleaseSession, stage_id: str) -> Outcome:
     verdict = stage_verdict(session, stage_id)
     if not verdict.go:
         raise ActionRefused("; ".join(verdict.reasons))
+    # The flag service first: a missing token refuses the stage before anything is recorded.
+    backend = _backend(session) if stage.flags else None
     await hold_lock(session)
     problems = []
     if session.runbook.stages and stage_id != session.runbook.stages[0].id:
         problems += await _tag(session, stage_id)
     await session.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags})
     flips = None
-    if stage.flags:
-        backend = _backend(session)
+    if backend is not None:
         try:
             flips = await flip_many(backend, {f: True for f in stage.flags}, reason=f"stage {stage_id}: {stage.title}",
                                     actor=session.actor, log=session.log, release_id=session.release_id,

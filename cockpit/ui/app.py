@@ -7,6 +7,7 @@ re-render from the session. Worker errors land in one handler and become notific
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,20 @@ from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.screens.readiness import ReadinessScreen
 from cockpit.ui.screens.signoff import SignOffResult, SignOffScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
+
+
+def refusal_notified(action: Callable[..., None]) -> Callable[..., None]:
+    """An action the release's state refuses (or that comes before the release is open) is a
+    notification saying why; an exception out of an action handler would end the app."""
+
+    @functools.wraps(action)
+    def run(self: CockpitApp, *args: Any) -> None:
+        try:
+            action(self, *args)
+        except ActionRefused as e:
+            self.notify(printable(str(e)), title="Refused", severity="warning", markup=False, timeout=10)
+
+    return run
 
 
 class CockpitApp(App[None]):
@@ -71,7 +86,7 @@ class CockpitApp(App[None]):
             self.set_interval(self.refresh_every, self._auto_refresh)
             self.set_interval(5.0, self.poll_log_status)
 
-    @work(exclusive=True, group="open")
+    @work(exclusive=True, group="open", exit_on_error=False)
     async def open_release(self) -> None:
         try:
             self.session = await ReleaseSession.open(self.runbook, self.log_store, self.environment, self.actor,
@@ -88,7 +103,7 @@ class CockpitApp(App[None]):
         if self.take_on_open:
             self.take_evidence()
 
-    @work(exclusive=True, group="log-status", thread=True)
+    @work(exclusive=True, group="log-status", thread=True, exit_on_error=False)
     def poll_log_status(self) -> None:
         """Spool backlog and lock holder, read off the event loop (a shared store may be slow or away);
         while this cockpit holds the cutover lock, its lease is renewed here."""
@@ -133,7 +148,7 @@ class CockpitApp(App[None]):
         self.taking = None
 
     # -- evidence ------------------------------------------------------------------------
-    @work(exclusive=True, group="evidence")
+    @work(exclusive=True, group="evidence", exit_on_error=False)
     async def take_evidence(self, check_ids: list[str] | None = None, record: bool = True) -> None:
         session = self._session()
         total = len([c for c in self.runbook.checks if check_ids is None or c.id in check_ids])
@@ -169,6 +184,7 @@ class CockpitApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    @refusal_notified
     def action_signoff(self) -> None:
         session = self._session()
         self.push_screen(SignOffScreen(session), self._signed)
@@ -187,6 +203,7 @@ class CockpitApp(App[None]):
                         f"rollback to {signoff.rollback_ref}", markup=False)
         self.take_evidence()  # checks that depend on the rollback ref can now be taken
 
+    @refusal_notified
     def action_go(self) -> None:
         session = self._session()
         verdict = session.verdict(require_signoff=True)
@@ -209,6 +226,7 @@ class CockpitApp(App[None]):
         self.notify("GO recorded. The cutover can start.", title="GO", markup=False)
         self.switch_mode("cutover")
 
+    @refusal_notified
     def action_nogo(self) -> None:
         self._session()
         self.push_screen(PromptScreen("Record NO-GO", "Why is this release NO-GO?", "reason"),
@@ -221,7 +239,7 @@ class CockpitApp(App[None]):
         self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
                          lambda _: self._run(self._session().refresh()))
 
-    @work(exclusive=True, group="browse", thread=True)
+    @work(exclusive=True, group="browse", thread=True, exit_on_error=False)
     def action_browse(self) -> None:
         """The auditor's read-only browser over this runbook's log (its own read-only connection)."""
         from cockpit.ui.browser.screen import BrowserScreen
@@ -244,7 +262,7 @@ class CockpitApp(App[None]):
             if success:
                 self.notify(success, markup=False)
 
-        self.run_worker(job(), group="action")
+        self.run_worker(job(), group="action", exit_on_error=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -114,6 +114,10 @@ class ReadinessScreen(Screen[None]):
                         severity="warning", markup=False)
             return
         session = self.app.session  # type: ignore[attr-defined]
+        if session is None:
+            self.notify(self.app.open_error or "the release is still being opened", severity="warning",  # type: ignore[attr-defined]
+                        markup=False)
+            return
         self.app.push_screen(
             PromptScreen(f"Tick: {check.label}", check.prompt, "note: what was checked, where the proof is"),
             lambda note: self.app.run_core(session.tick(check.id, note), success=f"Ticked {check.id}")  # type: ignore[attr-defined]

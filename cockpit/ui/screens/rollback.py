@@ -150,7 +150,7 @@ class RollbackScreen(Screen[str | None]):
         if self.tick_seconds > 0:
             self.set_interval(self.tick_seconds, self.refresh_clock)
 
-    @work(exclusive=True, group="rollback-load", thread=True)
+    @work(exclusive=True, group="rollback-load", thread=True, exit_on_error=False)
     def load(self) -> None:
         try:
             state, plan = load_plan(self.runbook, self.release_log, self.environment, stage=self.stage)
@@ -308,7 +308,7 @@ class RollbackScreen(Screen[str | None]):
         self._out(Text(f"── {STEP_TITLES[step]} ──", style="bold"))
         self.run_step(step)
 
-    @work(exclusive=True, group="rollback-step")
+    @work(exclusive=True, group="rollback-step", exit_on_error=False)
     async def run_step(self, step: str) -> None:
         assert self.runner is not None
         await self._ensure_begun()
@@ -361,7 +361,7 @@ class RollbackScreen(Screen[str | None]):
             self.running = True
             self.skip_step(step, reason)
 
-    @work(exclusive=True, group="rollback-step")
+    @work(exclusive=True, group="rollback-step", exit_on_error=False)
     async def skip_step(self, step: str, reason: str) -> None:
         assert self.runner is not None
         await self._ensure_begun()
@@ -384,7 +384,7 @@ class RollbackScreen(Screen[str | None]):
             self.running = True
             self.finish("done", note)
 
-    @work(exclusive=True, group="rollback-step")
+    @work(exclusive=True, group="rollback-step", exit_on_error=False)
     async def finish(self, outcome: str, note: str) -> None:
         assert self.runner is not None
         await self._ensure_begun()

@@ -59,7 +59,7 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
         self.load_candidates()
         self.validate_ref(self.query_one("#rollback-ref", Input).value)
 
-    @work(exclusive=True, group="candidates")
+    @work(exclusive=True, group="candidates", exit_on_error=False)
     async def load_candidates(self) -> None:
         options = self.query_one("#candidates", OptionList)
         try:
@@ -88,7 +88,7 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
             self.validate_ref(event.value)
         self._enable()
 
-    @work(exclusive=True, group="refcheck")
+    @work(exclusive=True, group="refcheck", exit_on_error=False)
     async def validate_ref(self, ref: str) -> None:
         status = self.query_one("#ref-status", Static)
         ref = ref.strip()

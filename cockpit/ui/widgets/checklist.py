@@ -90,12 +90,16 @@ class Checklist(ScrollView, can_focus=True):
 
     # -- keys and mouse -----------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
-        target = max(0, min(len(self.rows) - 1, self.cursor + delta))
+        start = max(0, min(len(self.rows) - 1, self.cursor + delta))
         step = 1 if delta > 0 else -1
-        while 0 <= target < len(self.rows) and self.rows[target].heading:
-            target += step
-        if 0 <= target < len(self.rows):
-            self._set_cursor(target)
+        # The nearest item in the direction of travel, else the nearest the other way (headings are not rows to act on).
+        for direction in (step, -step):
+            target = start
+            while 0 <= target < len(self.rows) and self.rows[target].heading:
+                target += direction
+            if 0 <= target < len(self.rows):
+                self._set_cursor(target)
+                return
 
     def on_click(self, event) -> None:  # noqa: ANN001 - textual.events.Click
         row = event.y + self.scroll_offset.y - 1
