@@ -26,12 +26,25 @@ class PoolPerOrigin(httpx.AsyncBaseTransport):
         if pool is None:
             # Plain http never uses TLS: skip loading the CA bundle for it.
             tls = self._tls_context(self._verify if url.scheme == "https" else False)
-            pool = self._pools[key] = httpx.AsyncHTTPTransport(
-                verify=tls, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            )
+            pool = self._pools[key] = _transport(tls)
         return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+def _transport(tls: ssl.SSLContext | bool) -> httpx.AsyncHTTPTransport:
+    """httpx's transport, its connection pool on plain asyncio (cockpit/core/checks/netbackend.py)."""
+    import httpcore
+
+    from cockpit.core.checks.netbackend import AsyncioBackend
+
+    transport = httpx.AsyncHTTPTransport(verify=tls, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    ssl_context = tls if isinstance(tls, ssl.SSLContext) else httpx.create_ssl_context(verify=tls)
+    transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - httpx offers no other way to pick the backend
+        ssl_context=ssl_context, max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
+        network_backend=AsyncioBackend(),
+    )
+    return transport
