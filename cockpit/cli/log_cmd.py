@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = lsub.add_parser("verify", help="walk the hash chain; exit 1 naming the first entry that does not match")
     add_config(v, env=False, json_out=True)
+    v.add_argument("--expect", action="append", default=[], metavar="SEQ:HASH",
+                   help="a head witnessed earlier (printed by verify, sent with notifications): it must still be there")
     v.set_defaults(func=_verify)
 
     e = lsub.add_parser("export", help="export as TSV (seed 003), Markdown (RELEASE_LOG.md) or JSON Lines")
@@ -127,14 +129,25 @@ def line(e: Entry) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogUnavailable
+    from cockpit.core.log.base import LogUnavailable, VerifyResult
+    from cockpit.core.log.witness import check_witness, parse_witness
 
     runbook = load(args)
     with _opened(runbook) as log:
         started = time.monotonic()
         try:
+            witnesses = [parse_witness(w) for w in args.expect]
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        try:
             result = log.verify()
             head = log.head() if result.ok else None
+            if result.ok:
+                for seq, hash_ in witnesses:
+                    problem = check_witness(log, seq, hash_)
+                    if problem:
+                        result = VerifyResult(ok=False, checked=result.checked, first_bad_seq=seq, reason=problem)
+                        break
         except LogUnavailable as e:
             raise _unreachable(log, e) from None
         elapsed = time.monotonic() - started
@@ -143,7 +156,7 @@ def _verify(args: argparse.Namespace) -> int:
                         "reason": result.reason, "head": head.hash if head else None,
                         "seconds": round(elapsed, 3)})
         elif result.ok:
-            print(f"intact: {result.checked} entries" + (f", head seq {head.seq} {head.hash}" if head else "")
+            print(f"intact: {result.checked} entries" + (f", head {head.seq}:{head.hash}" if head else "")
                   + f" ({elapsed:.2f}s)")
         else:
             print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "

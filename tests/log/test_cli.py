@@ -59,7 +59,7 @@ def test_note_tail_verify_status(runbook: Path, capsys: pytest.CaptureFixture[st
     assert len(out) == 2 and "go/no-go at 14:00" in out[0] and "staging" in out[1]
     assert "\x1b" not in "".join(out) and "\\x1b[2J" in out[1]
     assert main(["log", "verify", "--config", str(runbook)]) == 0
-    assert capsys.readouterr().out.startswith("intact: 2 entries, head seq 2 ")
+    assert capsys.readouterr().out.startswith("intact: 2 entries, head 2:")
     assert main(["log", "status", "--config", str(runbook), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["reachable"], status["entries"], status["spooled"]) == (True, 2, 0)
@@ -160,3 +160,30 @@ def test_bad_usage_is_a_clear_error(tmp_path: Path, runbook: Path) -> None:
     assert r.returncode == 2 and "unknown environment 'qa'" in r.stderr
     r = cockpit("log", "export", "--config", str(runbook), "--format", "xml")
     assert r.returncode == 2
+
+
+def test_a_witnessed_head_catches_entries_removed_from_the_end(runbook: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The chain alone cannot tell that the newest entries were deleted; a head kept elsewhere can."""
+    for i in range(3):
+        assert main(["log", "note", "--config", str(runbook), "--release", "r", f"n{i}"]) == 0
+    capsys.readouterr()
+    assert main(["log", "verify", "--config", str(runbook), "--json"]) == 0
+    head = json.loads(capsys.readouterr().out)["head"]
+    witness = f"3:{head}"
+    assert main(["log", "verify", "--config", str(runbook), "--expect", witness]) == 0
+    capsys.readouterr()
+
+    import sqlite3
+    conn = sqlite3.connect(runbook.parent / ".deploy/release-log.sqlite", isolation_level=None)
+    conn.execute("DROP TRIGGER log_entries_no_delete")  # someone with the file quietly drops the last entry
+    conn.execute("DELETE FROM log_entries WHERE seq = 3")
+    conn.close()
+    assert main(["log", "verify", "--config", str(runbook)]) == 0  # still a valid (shorter) chain
+    capsys.readouterr()
+    assert main(["log", "verify", "--config", str(runbook), "--expect", witness]) == 1
+    out = capsys.readouterr().out
+    assert "TAMPERED at seq 3" in out and "entry 3 is gone" in out and "ends at seq 2" in out
+
+    assert main(["log", "verify", "--config", str(runbook), "--expect", "2:" + "0" * 64]) == 1
+    assert "was rewritten" in capsys.readouterr().out
+    assert main(["log", "verify", "--config", str(runbook), "--expect", "2:nothex"]) == 2
