@@ -17,11 +17,10 @@ from typing import Any
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, add_config, environment, load, print_json
 from cockpit.config import Runbook
 from cockpit.core.flags.base import FlagBackend, FlagError
-from cockpit.core.log.base import LogFilter, ReleaseLog
+from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import current_actor
 from cockpit.core.secrets import MissingSecret, redact
 
-SESSION_OPENED = "session.opened"
 IN_FLIGHT = {"go", "cutover", "rolling back", "rollback failed"}
 """Release phases (cockpit.core.release.Phase values) in which flips are part of the release, not break-glass."""
 
@@ -70,15 +69,13 @@ class Release:
 
 
 def current_release(log: ReleaseLog, runbook: Runbook, env: str) -> Release:
-    """The environment's most recently opened release, folded from its entries (cockpit.core.release)."""
-    from cockpit.core.release import fold
+    """The environment's most recently opened release, folded from its entries (cockpit.core.session)."""
+    from cockpit.core.session import find_current
 
-    opened = log.page(LogFilter(environment=env, kind=SESSION_OPENED), limit=1, newest_first=True)
-    if not opened:
+    state = find_current(log, env)
+    if state is None:
         return Release(release_id=f"{runbook.release.name}-{env}-no-release", phase=None, snapshot=None)
-    rid = opened[0].release_id
-    state = fold(rid, env, log.entries(LogFilter(release_id=rid)))
-    return Release(release_id=rid, phase=str(state.phase), snapshot=state.flag_snapshot)
+    return Release(release_id=state.release_id, phase=str(state.phase), snapshot=state.flag_snapshot)
 
 
 def _backend(runbook: Runbook, env: str) -> FlagBackend:

@@ -19,12 +19,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from cockpit.core.flags.base import FlagBackend, FlagError, FlagNotFound
+from cockpit.core.kinds import FLAG_FLIPPED
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.secrets import redact, redact_obj
-
-FLAG_FLIPPED = "flag.flipped"
-FLAGS_SNAPSHOT = "flags.snapshot"  # {flags: {name: bool | null}}, taken at GO; `diff` compares against it
 
 
 @dataclass(frozen=True)
