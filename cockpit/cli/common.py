@@ -65,7 +65,7 @@ def opened_log(runbook: Runbook) -> Iterator[ReleaseLog]:
         log = open_log(runbook)
     except MissingSecret as e:
         raise CliError(str(e)) from None
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a DSN libpq cannot parse
         raise CliError(f"cannot open the release log: {e}") from None
     try:
         yield log

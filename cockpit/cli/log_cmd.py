@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
+from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
 from cockpit.config import Runbook
 from cockpit.textsafe import printable, shorten
 
@@ -85,21 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- helpers -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _opened(runbook: Runbook) -> Iterator[SpooledLog]:
-    from cockpit.core.log.open import open_log
-    from cockpit.core.secrets import MissingSecret
-
-    try:
-        log = open_log(runbook)
-    except MissingSecret as e:
-        raise CliError(str(e)) from None
-    except (OSError, ValueError) as e:
-        raise CliError(f"cannot open the release log: {e}") from None
-    try:
-        yield log
-    finally:
-        log.close()
+def _opened(runbook: Runbook) -> AbstractContextManager[SpooledLog]:
+    return opened_log(runbook)  # type: ignore[return-value]  (open_log always gives the spooled log)
 
 
 def _unreachable(log: SpooledLog, e: Exception) -> CliError:
@@ -166,7 +150,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from cockpit.core.log.base import LogUnavailable
-    from cockpit.core.log.export import export
+    from cockpit.core.log.export import export, export_to_file
 
     runbook = load(args)
     if args.env is not None:
@@ -179,16 +163,7 @@ def _export(args: argparse.Namespace) -> int:
                 n = export(log, args.format, sys.stdout, flt, title=title)
             else:
                 target = Path(args.output)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                        n = export(log, args.format, out, flt, title=title)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    os.replace(tmp, target)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                n = export_to_file(log, args.format, target, flt, title=title)
                 print(f"wrote {n} entries to {target}", file=sys.stderr)
         except LogUnavailable as e:
             raise _unreachable(log, e) from None

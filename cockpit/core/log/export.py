@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from cockpit.core.log.base import LogFilter, ReleaseLog
@@ -136,3 +139,20 @@ def export(log: ReleaseLog, fmt: str, out: TextIO, flt: LogFilter = LogFilter(),
     if fmt == "md":
         return write_markdown(log, out, flt, title)
     raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def export_to_file(log: ReleaseLog, fmt: str, path: str | Path, flt: LogFilter = LogFilter(), *,
+                   title: str = "Release log") -> int:
+    """Export to a file atomically (written beside it, fsync'd, renamed): a reader never sees half."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            n = export(log, fmt, out, flt, title=title)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n

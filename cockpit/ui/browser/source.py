@@ -171,23 +171,11 @@ def export_format(path: str) -> str:
 
 def export_filter(reader: Reader, path: str, flt: LogFilter, *, title: str = "Release log") -> tuple[Path, int, str]:
     """Export the entries matching `flt` (core export.py) to `path`, atomically; (absolute path, count, format)."""
-    import os
-    import tempfile
-
-    from cockpit.core.log.export import export
+    from cockpit.core.log.export import export_to_file
 
     fmt = export_format(path)
     target = Path(path).expanduser().resolve()
     if not target.parent.is_dir():
         raise OSError(f"the folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            n = export(reader, fmt, out, flt, title=title)  # type: ignore[arg-type]  (reads only)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    n = export_to_file(reader, fmt, target, flt, title=title)  # type: ignore[arg-type]  (reads only)
     return target, n, fmt
