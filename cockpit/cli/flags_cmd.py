@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, add_config, environment, load, print_json
+from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
 from cockpit.config import Runbook
 from cockpit.core.flags.base import FlagBackend, FlagError
 from cockpit.core.log.base import ReleaseLog

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter

@@ -8,7 +8,6 @@ records it, so a resumed rollback reports the time of the whole incident, not of
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
