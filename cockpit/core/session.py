@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from cockpit import __version__
 from cockpit.config import Runbook
@@ -117,7 +117,13 @@ class ReleaseSession:
         def read() -> list[Entry]:
             return list(self.log.entries(LogFilter(release_id=self.release_id)))
         entries = await asyncio.to_thread(read)
+        seen = self.state.evidence
         self.state = fold(self.release_id, self.environment, entries)
+        # Re-takes that changed nothing were not logged: keep what this cockpit saw more recently.
+        for check_id, ev in seen.items():
+            logged = self.state.evidence.get(check_id)
+            if logged is None or ev.taken_at > logged.taken_at:
+                self.state.evidence[check_id] = ev
         return self.state
 
     # -- evidence ----------------------------------------------------------------------
@@ -128,15 +134,28 @@ class ReleaseSession:
 
     async def take_evidence(self, check_ids: Sequence[str] | None = None, *,
                             on_result: Callable[[Evidence], None] | None = None,
-                            record: bool = True) -> list[Evidence]:
+                            record: bool | Literal["changed"] = True) -> list[Evidence]:
+        """Take evidence now. record=True logs all of it; "changed" (the periodic refresh) logs only
+        what changed status since it was last seen, so the log shows when health turned without a
+        flood of identical entries; False logs nothing."""
         checks = [c for c in self.runbook.checks if check_ids is None or c.id in check_ids]
         evidence = await take_all(checks, self.context(), on_result=on_result)
-        if record and evidence:
-            await self.record(kinds.EVIDENCE_TAKEN, {"evidence": [e.to_json() for e in evidence]})
+        if record == "changed":
+            to_log = [e for e in evidence if self._status_changed(e)]
         else:
-            for e in evidence:
-                self.state.evidence[e.check_id] = e
+            to_log = evidence if record else []
+        if to_log:
+            payload: dict[str, Any] = {"evidence": [e.to_json() for e in to_log]}
+            if record == "changed":
+                payload["refresh"] = True  # a periodic re-take: only the items whose status changed
+            await self.record(kinds.EVIDENCE_TAKEN, payload)
+        for e in evidence:
+            self.state.evidence[e.check_id] = e
         return evidence
+
+    def _status_changed(self, e: Evidence) -> bool:
+        before = self.state.evidence.get(e.check_id)
+        return before is None or before.status is not e.status
 
     def verdict(self, *, require_signoff: bool = False, stage: str | None = None) -> Verdict:
         return evaluate(

@@ -149,7 +149,7 @@ class CockpitApp(App[None]):
 
     # -- evidence ------------------------------------------------------------------------
     @work(exclusive=True, group="evidence", exit_on_error=False)
-    async def take_evidence(self, check_ids: list[str] | None = None, record: bool = True) -> None:
+    async def take_evidence(self, check_ids: list[str] | None = None, record: bool | str = True) -> None:
         session = self._session()
         total = len([c for c in self.runbook.checks if check_ids is None or c.id in check_ids])
         done = 0
@@ -167,7 +167,7 @@ class CockpitApp(App[None]):
     def _auto_refresh(self) -> None:
         if self.session is None or any(w.group == "evidence" and w.is_running for w in self.workers):
             return
-        self.take_evidence(record=False)
+        self.take_evidence(record="changed")  # the log shows when an item turned, not every re-take
 
     def _session(self) -> ReleaseSession:
         if self.session is None:
