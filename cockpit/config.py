@@ -153,7 +153,8 @@ class HttpCheck(_CheckBase):
     max_latency_ms: int | None = Field(None, gt=0)
     """Latency budget; slower answers fail."""
     json_expect: dict[str, Any] = Field({}, alias="json")
-    """Expectations on the JSON body: dotted path -> expected value (written `json = {...}`)."""
+    """Expectations on the JSON body: dotted path -> expected value, or a comparison table such as
+    `{ lt = 500 }` (operators lt, le, gt, ge, eq, ne); written `json = {...}`."""
     headers: dict[str, str] = {}
     follow_redirects: bool = False
     """Redirects fail the check unless followed explicitly."""
@@ -162,6 +163,12 @@ class HttpCheck(_CheckBase):
     """Bodies larger than this fail the check (and are not read further)."""
 
     model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _comparisons(self) -> HttpCheck:
+        for path, want in self.json_expect.items():
+            _check_comparison(f"json.{path}", want)
+        return self
 
 
 class SmokeCheck(_CheckBase):
@@ -172,10 +179,27 @@ class SmokeCheck(_CheckBase):
     """env = KEY=VALUE lines, junit = JUnit XML, json = a JSON document; guessed from the name when unset."""
     key: str | None = None
     """env: the key; json: a dotted path; junit: a testcase (`classname.name` or `name`), or unset for all tests."""
-    expect: str | bool | int | float = "PASS"
-    """Expected value of the key (env/json); ignored for junit, where the test(s) must pass."""
+    expect: str | bool | int | float | dict[str, str | bool | int | float] = "PASS"
+    """Expected value of the key (env/json), or a comparison table such as `{ lt = 500 }`
+    (operators lt, le, gt, ge, eq, ne); ignored for junit, where the test(s) must pass."""
     timestamp_key: str | None = None
     """env/json: key holding the time the results were produced (ISO 8601 or epoch); else the file mtime."""
+
+    @model_validator(mode="after")
+    def _comparison(self) -> SmokeCheck:
+        if isinstance(self.expect, dict):
+            _check_comparison("expect", self.expect)
+            if not self.expect:
+                raise ValueError("expect: an empty table compares nothing")
+        return self
+
+
+def _check_comparison(where: str, value: Any) -> None:
+    """A table of operators compares; a table mixing operators with other keys is a typo."""
+    ops = {"lt", "le", "gt", "ge", "eq", "ne"}
+    if isinstance(value, dict) and value and any(k in ops for k in value) and not all(k in ops for k in value):
+        bad = sorted(k for k in value if k not in ops)
+        raise ValueError(f"{where}: a comparison table takes only lt, le, gt, ge, eq, ne (not {', '.join(bad)})")
 
 
 class GitCheck(_CheckBase):

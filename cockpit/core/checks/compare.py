@@ -3,6 +3,8 @@
 Strings compare case-insensitively ("PASS" == "pass"), booleans match their spellings
 ("true", "yes", "1" / "false", "no", "0"), numbers compare numerically ("200" == 200).
 A boolean never equals a number (Python's True == 1 is not what a runbook means).
+A table of operators compares: `{ lt = 500 }` (p95 under 500 ms), `{ ge = 100 }` (at least
+100 RPS), `{ ge = 0, le = 0.001 }` (a range); eq/ne compare as above.
 """
 
 from __future__ import annotations
@@ -39,7 +41,28 @@ def _as_number(v: Any) -> float | None:
     return None
 
 
+OPERATORS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "ne": "≠"}
+
+
+def is_comparison(expected: Any) -> bool:
+    """A table whose keys are all operators (lt, le, gt, ge, eq, ne)."""
+    return isinstance(expected, dict) and bool(expected) and all(k in OPERATORS for k in expected)
+
+
+def _compare(actual: Any, op: str, bound: Any) -> bool:
+    if op == "eq":
+        return matches(actual, bound)
+    if op == "ne":
+        return not matches(actual, bound)
+    a, b = _as_number(actual), _as_number(bound)
+    if a is None or b is None:
+        return False  # "fast" is not below 500: a non-number never satisfies an ordering
+    return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
+
+
 def matches(actual: Any, expected: Any) -> bool:
+    if is_comparison(expected):
+        return all(_compare(actual, op, bound) for op, bound in expected.items())
     if isinstance(expected, bool) or isinstance(actual, bool):
         a, e = _as_bool(actual), _as_bool(expected)
         return a is not None and a == e
@@ -52,7 +75,10 @@ def matches(actual: Any, expected: Any) -> bool:
 
 
 def show(v: Any) -> str:
-    """A value as it would be written in JSON (so "true" and true look different)."""
+    """A value as it would be written in JSON (so "true" and true look different); a comparison
+    table as people say it ("< 500 and ≥ 0")."""
+    if is_comparison(v):
+        return " and ".join(f"{OPERATORS[op]} {show(bound)}" for op, bound in v.items())
     try:
         return json.dumps(v, ensure_ascii=False)
     except (TypeError, ValueError):
