@@ -55,6 +55,8 @@ def describe(check: CheckConfig, ev: Evidence | None, now: datetime) -> str | No
     if ev is None or ev.status is Status.PENDING:
         if check.kind == "manual":
             return f"{name} is waiting for a person to confirm: {check.prompt}"
+        if ev is not None and ev.detail:  # the check said what it waits for
+            return f"{name} is pending: {ev.detail}"
         return f"{name} has no evidence yet"
     if ev.status is Status.STALE:  # the check itself found old data (a file's mtime, a report's timestamp)
         return f"{name} is stale: {ev.detail}"
@@ -74,6 +76,7 @@ def evaluate(
     now: datetime,
     environment: str,
     target_on_main: bool | None = None,
+    main_problem: str | None = None,
     signoff: SignOff | None = None,
     require_signoff: bool = False,
     stage: str | None = None,
@@ -101,6 +104,8 @@ def evaluate(
     protected = runbook.environments[environment].protected
     if protected and target_on_main is False:
         reasons.append(f"the target is not on {runbook.release.main}: a production rollout may come only from it")
+    elif protected and target_on_main is None and main_problem:
+        reasons.append(f"cannot tell whether the target is on {runbook.release.main}: {main_problem}")
 
     if signoff is not None or require_signoff:
         reasons.extend(_signoff_reasons(signoff))

@@ -55,6 +55,8 @@ class ReleaseSession:
     state: ReleaseState
     actor: Actor
     target_on_main: bool | None = None
+    main_problem: str | None = None
+    """Why target_on_main could not be decided (e.g. [release] main does not exist here)."""
     clock: Callable[[], datetime] = utcnow
 
     # -- opening -------------------------------------------------------------------
@@ -84,9 +86,13 @@ class ReleaseSession:
         else:
             rid = await asyncio.to_thread(_new_release_id, log, runbook, environment, target)
             state = ReleaseState(release_id=rid, environment=environment)
-        on_main = await asyncio.to_thread(gitrepo.is_ancestor, runbook.repo_path, target.sha, runbook.release.main)
+        on_main, main_problem = None, None
+        try:
+            on_main = await asyncio.to_thread(gitrepo.is_ancestor, runbook.repo_path, target.sha, runbook.release.main)
+        except gitrepo.GitRefError as e:  # e.g. no origin/main fetched here: say so in the verdict
+            main_problem = str(e)
         session = cls(runbook=runbook, log=log, environment=environment, state=state, actor=actor,
-                      target_on_main=on_main, clock=clock)
+                      target_on_main=on_main, main_problem=main_problem, clock=clock)
         await session.record(kinds.SESSION_OPENED, {
             "target": {"ref": target.ref, "sha": target.sha},
             "runbook": runbook.release.name,
@@ -160,7 +166,8 @@ class ReleaseSession:
     def verdict(self, *, require_signoff: bool = False, stage: str | None = None) -> Verdict:
         return evaluate(
             self.runbook, self.state.evidence, now=self.clock(), environment=self.environment,
-            target_on_main=self.target_on_main, signoff=self.state.signoff, require_signoff=require_signoff,
+            target_on_main=self.target_on_main, main_problem=self.main_problem,
+            signoff=self.state.signoff, require_signoff=require_signoff,
             stage=stage, stable_stages=self.state.stages_with(StageStatus.STABLE),
             started_stages=self.state.started_stages,
         )

@@ -70,3 +70,10 @@ def test_usage_and_config_errors_exit_2(cli: Cli, tmp_path) -> None:  # noqa: AN
     bad.write_text('[release]\nname = "x"\n[log]\npath = "l"\n[environments.p]\nurl = "http://x"\n[[checks]]\nid = "a"\nkind = "htp"\n')
     r = cli.run("check", "--config", str(bad))
     assert r.returncode == 2 and "line 9: checks[0].kind: unknown kind 'htp'" in r.stderr
+
+
+def test_a_checkout_without_the_main_ref_is_a_named_no_go_not_a_crash(cli: Cli) -> None:
+    cli.scratch.git("update-ref", "-d", "refs/remotes/origin/main")  # as if origin/main was never fetched
+    code, data = cli.json("check", "--config", cli.config, "--ref", "main")
+    assert code == 1 and data["target"]["on_main"] is None
+    assert any("cannot tell whether the target is on origin/main" in r for r in data["reasons"]), data["reasons"]

@@ -136,3 +136,16 @@ def test_stage_started_out_of_order_is_a_no_go() -> None:
     v = evaluate(RUNBOOK, ALL_PASS, now=NOW, environment="prod", target_on_main=True,
                  started_stages=frozenset({"layer-1"}))
     assert v.reasons == ["stage 'layer-1' was started before layer-0 was marked stable"]
+
+
+def test_undecidable_branch_discipline_is_a_reason_in_production_only() -> None:
+    problem = "unknown ref 'origin/main' in /srv/shop"
+    v = evaluate(RUNBOOK, ALL_PASS, now=NOW, environment="prod", target_on_main=None, main_problem=problem)
+    assert v.reasons == [f"cannot tell whether the target is on origin/main: {problem}"]
+    assert evaluate(RUNBOOK, ALL_PASS, now=NOW, environment="staging", target_on_main=None, main_problem=problem).go
+
+
+def test_a_pending_check_says_what_it_waits_for() -> None:
+    evidence = dict(ALL_PASS, health=ev("health", Status.PENDING, detail="no rollback ref recorded yet"))
+    v = evaluate(RUNBOOK, evidence, now=NOW, environment="prod", target_on_main=True)
+    assert v.reasons == ["MUST 'API health' is pending: no rollback ref recorded yet"]
