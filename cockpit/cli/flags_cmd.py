@@ -182,9 +182,19 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{r['name']:<{width}}  {state:<7}  {r['stage'] or ''}")
     unreadable = [r["name"] for r in rows if r["enabled"] is None]
     if unreadable:
-        print(f"could not read: {', '.join(unreadable)}", file=sys.stderr)
+        why = _run(_closing(backend, _why_unreadable(backend, unreadable[0])))
+        print(f"could not read: {', '.join(unreadable)} — {why}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+async def _why_unreadable(backend: FlagBackend, flag: str) -> str:
+    """The flag service's own answer for one flag the snapshot could not read (a snapshot keeps none)."""
+    try:
+        await backend.get(flag)
+    except FlagError as e:
+        return redact(str(e))
+    return "it answered on a second try: the flag service is flaky"
 
 
 def _set(args: argparse.Namespace) -> int:

@@ -211,3 +211,13 @@ def test_cli_in_a_subprocess_never_prints_the_token(runbook, demo):
     assert TOKEN not in r.stdout and TOKEN not in r.stderr
     (e,) = _entries(bad)
     assert TOKEN not in str(e.to_json()) and "[redacted]" in e.payload["reason"]
+
+
+def test_list_says_why_a_flag_could_not_be_read(tmp_path, demo, capsys, monkeypatch):
+    p = tmp_path / "ghost.toml"
+    p.write_text(RUNBOOK.format(flags_url=demo.flags_url, l1="NO_SUCH_FLAG", l2=L2))
+    monkeypatch.setenv("COCKPIT_SECRET_FLAGS_ADMIN", TOKEN)
+    code, out, err = run(capsys, "flags", "list", "--config", str(p))
+    assert code == 1
+    assert out.splitlines()[1].split() == ["NO_SUCH_FLAG", "unknown", "layer-1"]
+    assert err.startswith("could not read: NO_SUCH_FLAG — ") and "NO_SUCH_FLAG" in err.split("—", 1)[1]
