@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cockpit.config_errors import describe_errors
 from cockpit.durations import Duration
 from cockpit.placeholders import PlaceholderError, check_names
-from cockpit.tomllines import locate_key_line
 
 
 class _Model(BaseModel):
@@ -390,32 +390,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
 
 
-def _key_path(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str | int]:
-    """Drop pydantic's union tags (e.g. 'http' in checks.0.http.url) so the path matches the TOML."""
-    out: list[str | int] = []
-    node: Any = data
-    for part in loc:
-        if isinstance(node, dict) and part not in node and isinstance(part, str) and part in (
-            "http", "smoke", "git", "command", "file", "manual", "function-after", "function-before"
-        ):
-            continue
-        out.append(part)
-        if isinstance(node, dict):
-            node = node.get(part) if isinstance(part, str) else None
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            node = None
-    return out
-
-
-def _format_path(path: list[str | int]) -> str:
-    s = ""
-    for part in path:
-        s += f"[{part}]" if isinstance(part, int) else (("." if s else "") + str(part))
-    return s or "(top level)"
-
-
 def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
     path = Path(path)
     try:
@@ -425,23 +399,7 @@ def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
     try:
         rb = Runbook.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            kp = _key_path(err["loc"], data)
-            if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                kp = [*kp, "kind"]
-            line = locate_key_line(text, kp)
-            where = f"line {line}: " if line else ""
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (not part of the runbook format; see `cockpit config schema`)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif err["type"] == "union_tag_invalid":
-                msg = f"unknown kind {err['ctx']['tag']!r}; one of: {err['ctx']['expected_tags']}"
-            elif err["type"] == "union_tag_not_found":
-                msg = "required key is missing (one of: http, smoke, git, command, file, manual)"
-            problems.append(f"{where}{_format_path(kp)}: {msg}")
+        problems = describe_errors(e, data, text)
         raise ConfigError(path, problems) from None
     return rb.model_copy(update={"base_dir": path.resolve().parent})
 

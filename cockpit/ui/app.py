@@ -191,7 +191,7 @@ class CockpitApp(App[None]):
 
     def _signed(self, result: SignOffResult | None) -> None:
         if result is not None:
-            self._run(self._sign_off(result))
+            self.run_core(self._sign_off(result))
 
     async def _sign_off(self, r: SignOffResult) -> None:
         signoff = await self._session().sign_off(r.release_owner, r.rollback_owner, r.rollback_ref)
@@ -215,7 +215,7 @@ class CockpitApp(App[None]):
                 f"Release Owner {session.state.signoff.release_owner if session.state.signoff else '?'}; "
                 f"rollback to {session.state.signoff.rollback_ref if session.state.signoff else '?'}.")
         self.push_screen(ConfirmScreen("Give GO", body, confirm_label="GO", type_to_confirm=session.target.short),
-                         lambda ok: self._run(self._go(session.target.short)) if ok else None)
+                         lambda ok: self.run_core(self._go(session.target.short)) if ok else None)
 
     async def _go(self, confirmation: str) -> None:
         from cockpit.core import cutover
@@ -230,14 +230,14 @@ class CockpitApp(App[None]):
     def action_nogo(self) -> None:
         self._session()
         self.push_screen(PromptScreen("Record NO-GO", "Why is this release NO-GO?", "reason"),
-                         lambda reason: self._run(self._session().decide_nogo(reason)) if reason else None)
+                         lambda reason: self.run_core(self._session().decide_nogo(reason)) if reason else None)
 
     def action_rollback(self) -> None:
         """The incident commander's wizard on this environment's release, on top of the cockpit."""
         from cockpit.ui.screens.rollback import RollbackScreen
 
         self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
-                         lambda _: self._run(self._session().refresh()))
+                         lambda _: self.run_core(self._session().refresh()))
 
     @work(exclusive=True, group="browse", thread=True, exit_on_error=False)
     def action_browse(self) -> None:
@@ -251,9 +251,6 @@ class CockpitApp(App[None]):
     # -- helpers ---------------------------------------------------------------------------
     def run_core(self, coro: Any, *, success: str | None = None) -> None:
         """Run one core coroutine in a worker; re-render after it; errors go to the one handler."""
-        self._run(coro, success=success)
-
-    def _run(self, coro: Any, *, success: str | None = None) -> None:
         async def job() -> None:
             try:
                 await coro

@@ -1,0 +1,62 @@
+"""Pydantic's validation errors in a runbook author's words: line, TOML key path, what to do.
+
+    line 9: checks[0].kind: unknown kind 'htp'; one of: 'http', 'smoke', ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from cockpit.tomllines import locate_key_line
+
+
+def describe_errors(error: ValidationError, data: dict[str, Any], text: str) -> list[str]:
+    problems = []
+    for err in error.errors():
+        kp = _key_path(err["loc"], data)
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            kp = [*kp, "kind"]
+        line = locate_key_line(text, kp)
+        where = f"line {line}: " if line else ""
+        problems.append(f"{where}{_format_path(kp)}: {_message(err)}")
+    return problems
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key (not part of the runbook format; see `cockpit config schema`)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    if err["type"] == "union_tag_invalid":
+        return f"unknown kind {err['ctx']['tag']!r}; one of: {err['ctx']['expected_tags']}"
+    if err["type"] == "union_tag_not_found":
+        return "required key is missing (one of: http, smoke, git, command, file, manual)"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _key_path(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str | int]:
+    """Drop pydantic's union tags (e.g. 'http' in checks.0.http.url) so the path matches the TOML."""
+    out: list[str | int] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and isinstance(part, str) and part in (
+            "http", "smoke", "git", "command", "file", "manual", "function-after", "function-before"
+        ):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
+def _format_path(path: list[str | int]) -> str:
+    s = ""
+    for part in path:
+        s += f"[{part}]" if isinstance(part, int) else (("." if s else "") + str(part))
+    return s or "(top level)"
