@@ -7,13 +7,15 @@ file, the key path and, where one can be found, the line.
 from __future__ import annotations
 
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema,
+                      field_validator, model_validator)
 
 from cockpit.config_errors import describe_errors
-from cockpit.durations import Duration
+from cockpit.durations import DURATION_REGEX, format_duration, parse_duration
 from cockpit.placeholders import PlaceholderError, check_names
 
 
@@ -23,6 +25,14 @@ class _Model(BaseModel):
     # source at import and costs the cockpit a visible part of its startup.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30s", "15m", "2h"]}),
+]
+"""A duration field: written "30s", "15m", a number of seconds; read as a timedelta."""
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=100)]
 

@@ -1,12 +1,13 @@
-"""Human durations in runbooks: "500ms", "30s", "15m", "2h", "1d", or a bare number of seconds."""
+"""Human durations in runbooks: "500ms", "30s", "15m", "2h", "1d", or a bare number of seconds.
+
+Plain functions, free of pydantic: the screens use them before the runbook is validated. The
+pydantic field type built on them (`Duration`) lives in cockpit/config.py."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from typing import Any
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -53,10 +54,3 @@ def humanize(td: timedelta) -> str:
         return f"{s // 3600}h {s % 3600 // 60}m"
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30s", "15m", "2h"]}),
-]

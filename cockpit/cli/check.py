@@ -8,15 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, add_config, environment, load, open_session, opened_log, print_json
-from cockpit.config import Runbook
 from cockpit.textsafe import printable, shorten
 
 if TYPE_CHECKING:  # the core is imported when the command runs, so `cockpit --help` stays fast
+    from cockpit.config import Runbook
     from cockpit.core.evidence import Evidence
     from cockpit.core.gate import Verdict
     from cockpit.core.session import ReleaseSession

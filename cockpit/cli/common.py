@@ -7,11 +7,12 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cockpit.config import ConfigError, Runbook, load_runbook
-from cockpit.core.log.base import ReleaseLog
-from cockpit.core.secrets import MissingSecret
+if TYPE_CHECKING:  # pydantic is imported when a runbook is loaded, not by `cockpit --help`
+    from cockpit.config import Runbook
+    from cockpit.core.log.base import ReleaseLog
+    from cockpit.outline import RunbookOutline
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # NO-GO, refused, tampered, failed
@@ -38,13 +39,15 @@ def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = Fals
 
 
 def load(args: argparse.Namespace) -> Runbook:
+    from cockpit.config import ConfigError, load_runbook
+
     try:
         return load_runbook(args.config)
     except ConfigError as e:
         raise CliError(str(e)) from None
 
 
-def environment(rb: Runbook, args: argparse.Namespace) -> str:
+def environment(rb: Runbook | RunbookOutline, args: argparse.Namespace) -> str:
     env = getattr(args, "env", None) or rb.default_environment
     if env not in rb.environments:
         raise CliError(f"unknown environment {env!r}; the runbook has: {', '.join(rb.environments)}")
@@ -59,14 +62,12 @@ def print_json(obj: Any) -> None:
 @contextmanager
 def opened_log(runbook: Runbook) -> Iterator[ReleaseLog]:
     """The runbook's release log (spooled), closed afterwards; errors become a CliError."""
-    from cockpit.core.log.open import open_log  # lazy: psycopg is only loaded by commands that log
+    from cockpit.core.opening import OpeningError, open_runbook_log
 
     try:
-        log = open_log(runbook)
-    except MissingSecret as e:
+        log = open_runbook_log(runbook)
+    except OpeningError as e:
         raise CliError(str(e)) from None
-    except (OSError, ValueError) as e:  # ValueError: a DSN libpq cannot parse
-        raise CliError(f"cannot open the release log: {e}") from None
     try:
         yield log
     finally:

@@ -6,8 +6,6 @@ import argparse
 import sys
 
 from cockpit.cli.common import EXIT_OK, EXIT_USAGE
-from cockpit.config import ConfigError, load_runbook
-from cockpit.schema import json_schema
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from cockpit.config import ConfigError, load_runbook  # pydantic only when a runbook is read
+
     try:
         rb = load_runbook(args.file)
     except ConfigError as e:
@@ -32,5 +32,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from cockpit.schema import json_schema
+
     print(json_schema())
     return EXIT_OK

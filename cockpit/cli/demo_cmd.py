@@ -113,8 +113,9 @@ def _main(args: argparse.Namespace) -> int:
                 code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
             elif _tui_available():
                 from cockpit.cli.run_cmd import run_tui
+                from cockpit.core.opening import Opening
 
-                code = run_tui(runbook, actor=args.actor)
+                code = run_tui(Opening.from_file(scratch.runbook_path), actor=args.actor)
             else:
                 code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
                 print("\nThe demo target keeps running; break things with the curl lines above and run "

@@ -12,14 +12,16 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
-from cockpit.config import Runbook
 from cockpit.core.flags.base import FlagBackend, FlagError
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import current_actor
 from cockpit.core.secrets import MissingSecret, redact
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 IN_FLIGHT = {"go", "cutover", "rolling back", "rollback failed"}
 """Release phases (cockpit.core.release.Phase values) in which flips are part of the release, not break-glass."""

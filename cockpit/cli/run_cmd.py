@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from cockpit.cli.common import EXIT_OK, add_config, environment, load, opened_log
-from cockpit.config import Runbook
+from cockpit.cli.common import EXIT_OK, EXIT_USAGE, CliError, add_config, environment
+
+if TYPE_CHECKING:
+    from cockpit.core.opening import Opening
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,17 +20,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    runbook = load(args)
-    return run_tui(runbook, env=environment(runbook, args), ref=args.ref, actor=args.actor,
+    from cockpit.core.opening import Opening, OpeningError
+
+    # The runbook is validated by the app right after its first paint (see cockpit.outline);
+    # a file that is not even shaped like a runbook is refused here, before any screen.
+    try:
+        opening = Opening.from_file(args.config)
+    except OpeningError as e:
+        raise CliError(str(e)) from None
+    return run_tui(opening, env=environment(opening.outline, args), ref=args.ref, actor=args.actor,
                    refresh_every=args.refresh or None)
 
 
-def run_tui(runbook: Runbook, *, env: str | None = None, ref: str | None = None, actor: str | None = None,
+def run_tui(opening: Opening, *, env: str | None = None, ref: str | None = None, actor: str | None = None,
             refresh_every: float | None = 30.0) -> int:
-    from cockpit.core.log.entry import current_actor
-    from cockpit.ui.app import make_app  # Textual is imported only when a screen is opened
+    from cockpit.ui.app import CockpitApp  # Textual is imported only when a screen is opened
 
-    with opened_log(runbook) as log:
-        make_app(runbook, log, environment=env, ref=ref, actor=current_actor(actor),
-                 refresh_every=refresh_every).run()
+    app = CockpitApp(opening, environment=env, ref=ref, actor=actor, refresh_every=refresh_every)
+    try:
+        app.run()
+    finally:
+        if opening.owns_log and app.log_store is not None:
+            app.log_store.close()
+    if app.startup_error:
+        raise CliError(app.startup_error, EXIT_USAGE)
     return EXIT_OK

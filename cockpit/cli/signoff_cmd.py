@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session, opened_log, print_json
-from cockpit.config import Runbook
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session,
+                                opened_log, print_json)
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 
 def register(sub: argparse._SubParsersAction) -> None:

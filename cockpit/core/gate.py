@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cockpit.config import CheckConfig, Runbook
 from cockpit.core.evidence import Evidence, Status
 from cockpit.durations import humanize
+
+if TYPE_CHECKING:
+    from cockpit.config import CheckConfig, Runbook
 
 GO = "GO"
 NO_GO = "NO-GO"

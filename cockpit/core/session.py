@@ -11,10 +11,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit import __version__
-from cockpit.config import Runbook
 from cockpit.core import gitrepo, kinds
 from cockpit.core.checks import take_all
 from cockpit.core.checks.context import CheckContext, Target
@@ -22,11 +21,11 @@ from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.gate import SignOff, Verdict, evaluate
 from cockpit.core.log.base import LogFilter, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
+from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import Phase, ReleaseState, StageStatus, fold
 
-
-class ActionRefused(Exception):
-    """An action the state of the release does not allow; the message says why and what to do."""
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 
 def find_current(log: ReleaseLog, environment: str) -> ReleaseState | None:

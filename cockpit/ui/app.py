@@ -1,5 +1,9 @@
 """The release owner's cockpit: one App, two modes (readiness, cutover), modal forms on top.
 
+Startup paints the readiness checklist from the runbook's outline first; then, in a thread, it
+validates the runbook, opens its log and imports the core; then it opens the release (see
+cockpit.core.opening). Nothing heavy is imported before the first paint (a test checks).
+
 The shell is thin: every action is a worker that calls one core coroutine (cockpit.core.session /
 cockpit.core.cutover); when the release's state changes the app bumps `version`, and screens
 re-render from the session. Worker errors land in one handler and become notifications.
@@ -7,10 +11,11 @@ re-render from the session. Worker errors land in one handler and become notific
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -18,19 +23,21 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from cockpit.config import Runbook
 from cockpit.core.evidence import Evidence, utcnow
-from cockpit.core.log.base import ReleaseLog
-from cockpit.core.log.entry import Actor
-from cockpit.core.session import ActionRefused, ReleaseSession
+from cockpit.core.opening import Opening, OpeningError
+from cockpit.core.refusal import ActionRefused
+from cockpit.outline import outline_of
 from cockpit.textsafe import printable
 from cockpit.ui import commands
-from cockpit.ui.screens.cutover import CutoverScreen
-from cockpit.ui.screens.help import HelpScreen
-from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.screens.readiness import ReadinessScreen
-from cockpit.ui.screens.signoff import SignOffResult, SignOffScreen
-from cockpit.ui.widgets.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
+    from cockpit.core.log.base import ReleaseLog
+    from cockpit.core.log.entry import Actor
+    from cockpit.core.session import ReleaseSession
+    from cockpit.ui.screens.cutover import CutoverScreen
+    from cockpit.ui.screens.signoff import SignOffResult
 
 
 def refusal_notified(action: Callable[..., None]) -> Callable[..., None]:
@@ -50,7 +57,9 @@ def refusal_notified(action: Callable[..., None]) -> Callable[..., None]:
 class CockpitApp(App[None]):
     CSS_PATH = "cockpit.tcss"
     TITLE = "Release Cockpit"
-    MODES = {"readiness": ReadinessScreen, "cutover": CutoverScreen}
+    # Readiness starts as the default screen and becomes a mode in on_mount: a mode's first screen
+    # makes Textual re-parse all CSS, which the first paint need not wait for. Cutover is built on first use.
+    MODES = {"cutover": lambda: _cutover_screen()}
     DEFAULT_MODE = "readiness"
     BINDINGS = commands.bindings(commands.GLOBAL)
 
@@ -61,24 +70,37 @@ class CockpitApp(App[None]):
     log_status: reactive[str] = reactive("", init=False)
     """Where the log is, entries waiting in the spool, who holds the environment's lock."""
 
-    def __init__(self, runbook: Runbook, log: ReleaseLog, *, environment: str | None = None,
-                 ref: str | None = None, actor: Actor, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, opening: Opening, *, environment: str | None = None,
+                 ref: str | None = None, actor: Actor | str | None = None, clock: Callable[[], datetime] = utcnow,
                  refresh_every: float | None = 30.0, take_on_open: bool = True) -> None:
         super().__init__()
-        self.runbook = runbook
-        self.log_store = log
-        self.environment = environment or runbook.default_environment
+        self.opening = opening
+        self.outline = opening.outline
+        """What the checklist is drawn from; the validated runbook's own outline once it is loaded."""
+        self.runbook: Runbook | None = None
+        self.log_store: ReleaseLog | None = None
+        if opening.loaded is not None:
+            self.runbook, self.log_store = opening.loaded
+        self.startup_error: str | None = None
+        """Why the runbook or its log could not be opened; the app exits and the CLI prints it (exit 2)."""
+        self.environment = environment or self.outline.default_environment
         self.ref = ref
-        self.actor = actor
+        self.actor: Actor | None = None if actor is None or isinstance(actor, str) else actor
+        """Who acts; a name given (or none: COCKPIT_ACTOR, the OS user) is resolved after the first paint."""
+        self._actor_name = actor if isinstance(actor, str) else None
         self.clock = clock
         self.refresh_every = refresh_every
         self.take_on_open = take_on_open
         self.session: ReleaseSession | None = None
         self.open_error: str | None = None
-        self.sub_title = f"{runbook.release.name} · {self.environment}"
+        self.sub_title = f"{self.outline.name} · {self.environment}"
 
     # -- lifecycle -------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return ReadinessScreen()
+
     def on_mount(self) -> None:
+        self.add_mode("readiness", ReadinessScreen)  # its stack exists: switch_mode returns to this screen
         # Paint the checklist first, then open the release: opening reads the log and asks git,
         # which would otherwise hold up the first paint.
         self.call_after_refresh(self.open_release)
@@ -89,19 +111,39 @@ class CockpitApp(App[None]):
     @work(exclusive=True, group="open", exit_on_error=False)
     async def open_release(self) -> None:
         try:
-            self.session = await ReleaseSession.open(self.runbook, self.log_store, self.environment, self.actor,
-                                                     self.ref, clock=self.clock)
+            session_class = await asyncio.to_thread(self._load)
+        except OpeningError as e:
+            self.startup_error = str(e)
+            self.exit(return_code=2)
+            return
+        assert self.runbook is not None and self.log_store is not None and self.actor is not None
+        self.outline = outline_of(self.runbook)
+        try:
+            self.session = await session_class.open(self.runbook, self.log_store, self.environment, self.actor,
+                                                    self.ref, clock=self.clock)
         except Exception as e:  # shown on the screen: the cockpit must say why it cannot open the release
             self.open_error = f"{type(e).__name__}: {e}" if not isinstance(e, ActionRefused) else str(e)
             self.version += 1
             raise
-        self.sub_title = f"{self.runbook.release.name} · {self.environment} · {self.session.release_id}"
+        self.sub_title = f"{self.outline.name} · {self.environment} · {self.session.release_id}"
         self.poll_log_status()
         self.version += 1
         if self.session.state.phase.value in ("go", "cutover", "rolling back", "rollback failed"):
             self.switch_mode("cutover")
         if self.take_on_open:
             self.take_evidence()
+
+    def _load(self) -> type[ReleaseSession]:
+        """Off the event loop, after the first paint: validate the runbook (pydantic), open its log,
+        say who acts (asks git), and import the core. Raises OpeningError."""
+        from cockpit.core.log.entry import current_actor
+        from cockpit.core.session import ReleaseSession
+
+        if self.runbook is None or self.log_store is None:
+            self.runbook, self.log_store = self.opening.load()
+        if self.actor is None:
+            self.actor = current_actor(self._actor_name)
+        return ReleaseSession
 
     @work(exclusive=True, group="log-status", thread=True, exit_on_error=False)
     def poll_log_status(self) -> None:
@@ -182,10 +224,14 @@ class CockpitApp(App[None]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from cockpit.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     @refusal_notified
     def action_signoff(self) -> None:
+        from cockpit.ui.screens.signoff import SignOffScreen
+
         session = self._session()
         self.push_screen(SignOffScreen(session), self._signed)
 
@@ -205,6 +251,8 @@ class CockpitApp(App[None]):
 
     @refusal_notified
     def action_go(self) -> None:
+        from cockpit.ui.widgets.confirm import ConfirmScreen
+
         session = self._session()
         verdict = session.verdict(require_signoff=True)
         if not verdict.go:
@@ -228,14 +276,18 @@ class CockpitApp(App[None]):
 
     @refusal_notified
     def action_nogo(self) -> None:
+        from cockpit.ui.screens.prompt import PromptScreen
+
         self._session()
         self.push_screen(PromptScreen("Record NO-GO", "Why is this release NO-GO?", "reason"),
                          lambda reason: self.run_core(self._session().decide_nogo(reason)) if reason else None)
 
+    @refusal_notified
     def action_rollback(self) -> None:
         """The incident commander's wizard on this environment's release, on top of the cockpit."""
         from cockpit.ui.screens.rollback import RollbackScreen
 
+        self._session()
         self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
                          lambda _: self.run_core(self._session().refresh()))
 
@@ -245,7 +297,7 @@ class CockpitApp(App[None]):
         from cockpit.ui.browser.screen import BrowserScreen
         from cockpit.ui.browser.source import open_source
 
-        source = open_source(self.runbook)
+        source = open_source(self._session().runbook)
         self.call_from_thread(self.push_screen, BrowserScreen(source), lambda _: source.close())
 
     # -- helpers ---------------------------------------------------------------------------
@@ -273,6 +325,12 @@ class CockpitApp(App[None]):
         self.call_later(target.run_action, action)
 
 
+def _cutover_screen() -> CutoverScreen:
+    from cockpit.ui.screens.cutover import CutoverScreen  # imported when the cutover starts, not at startup
+
+    return CutoverScreen()
+
+
 def make_app(runbook: Runbook, log: ReleaseLog, **kw: Any) -> CockpitApp:
-    """The one factory the CLI and the tests use."""
-    return CockpitApp(runbook, log, **kw)
+    """The cockpit on a runbook and log already open (tests, scenes); `cockpit run` opens them itself."""
+    return CockpitApp(Opening.ready(runbook, log), **kw)

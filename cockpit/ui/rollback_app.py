@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
-from cockpit.config import Runbook
 from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor
 from cockpit.ui.screens.rollback import RollbackScreen
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 
 class RollbackApp(App[str | None]):

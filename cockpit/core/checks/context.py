@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cockpit.config import Runbook
 from cockpit.core.evidence import Tick
 
 if TYPE_CHECKING:  # httpx is imported lazily by the http/smoke checks
     import httpx
+
+    from cockpit.config import Runbook
 
 
 @dataclass(frozen=True)

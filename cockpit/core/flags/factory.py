@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from cockpit.config import Runbook
+from typing import TYPE_CHECKING
+
 from cockpit.core.flags.base import FlagBackend, FlagError
 from cockpit.core.secrets import get_secret
 from cockpit.placeholders import PlaceholderError, expand
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 
 def backend_values(runbook: Runbook, environment: str) -> dict[str, str | None]:

@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cockpit.config import Runbook
 from cockpit.core.log.base import LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Entry, format_at
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 SCAN_BATCH = 500
 DEFAULT_BACKFILL = timedelta(hours=1)

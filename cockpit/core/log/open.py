@@ -6,9 +6,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cockpit.config import Runbook
 from cockpit.core.log.spool import SpooledLog, Store
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 DSN_ENV = "COCKPIT_LOG_DSN"
 

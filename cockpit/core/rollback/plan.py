@@ -18,11 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cockpit.config import Runbook
 from cockpit.core.checks.context import Target
 from cockpit.core.release import Phase, ReleaseState
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 STEP_TITLES: dict[str, str] = {
     "flags": "Kill switches: restore flags to their state at GO",

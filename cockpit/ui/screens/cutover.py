@@ -4,13 +4,14 @@ stable, or hit its kill switch. A stage cannot start before the one it follows i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from cockpit.config import StageConfig
 from cockpit.core import cutover
 from cockpit.core.release import StageStatus
 from cockpit.core.session import ReleaseSession
@@ -23,6 +24,9 @@ from cockpit.ui.widgets.evidence import current, detail_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
+
+if TYPE_CHECKING:
+    from cockpit.config import StageConfig
 
 COLUMNS = [("status", "Status"), ("stage", "Stage"), ("flags", "Flags"), ("checks", "Checks"), ("when", "Since")]
 STAGE_STYLE = {StageStatus.PENDING: "dim", StageStatus.STARTED: "bold cyan", StageStatus.STABLE: "bold green",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,15 +11,17 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cockpit.config import CheckConfig
 from cockpit.core.evidence import Evidence
 from cockpit.ui import commands
-from cockpit.ui.screens.prompt import PromptScreen, TextScreen
 from cockpit.ui.widgets.checklist import Checklist
 from cockpit.ui.widgets.evidence import age_cell, current, detail_cell, detail_pane, requirement_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
+
+if TYPE_CHECKING:
+    from cockpit.config import CheckConfig
+    from cockpit.outline import CheckOutline, RunbookOutline
 
 FIXED_WIDTH = 29  # status, requirement and age columns with their gaps
 
@@ -46,7 +49,7 @@ class ReadinessScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#checklist", Checklist)
         table.set_widths({"Item": item_width(self.app.size.width)})
-        self._build_rows(table)
+        self._build_rows(table, self.app.outline)  # type: ignore[attr-defined]
         table.focus()
         self.watch(self.app, "version", lambda _: self.render_state())
         self.watch(self.app, "taking", lambda _: self.render_state())
@@ -54,12 +57,14 @@ class ReadinessScreen(Screen[None]):
         self.set_interval(1.0, self.render_state)  # ages tick and stale evidence turns stale visibly
         self.render_state()
 
-    def _build_rows(self, table: Checklist) -> None:
-        runbook = self.app.runbook  # type: ignore[attr-defined]
+    def _build_rows(self, table: Checklist, outline: RunbookOutline) -> None:
+        """The rows, drawn from the outline: the first paint comes before the runbook is validated."""
+        self._rows_from = outline
+        table.clear()
         groups: list[tuple[str | None, str]] = [(None, "Release gate")]
-        groups += [(s.id, f"{s.id} · {s.title}" if s.title else s.id) for s in runbook.stages]
+        groups += [(s.id, f"{s.id} · {s.title}" if s.title else s.id) for s in outline.stages]
         for stage_id, title in groups:
-            checks = [c for c in runbook.checks if c.stage == stage_id]
+            checks = [c for c in outline.checks if c.stage == stage_id]
             if not checks:
                 continue
             table.add_row(f"stage:{stage_id}", [Text(""), Text(""), Text(f"── {title} ──", style="bold")],
@@ -77,12 +82,14 @@ class ReadinessScreen(Screen[None]):
         now = session.clock()
         self.query_one("#verdict", VerdictBanner).show(session.verdict(), app.taking)  # type: ignore[attr-defined]
         table = self.query_one("#checklist", Checklist)
+        if self._rows_from != app.outline:  # type: ignore[attr-defined]  # never expected: tests hold them equal
+            self._build_rows(table, app.outline)  # type: ignore[attr-defined]
         for c in session.runbook.checks:
             table.update_row(c.id, self._cells(c, current(c, session.state.evidence.get(c.id), now), now))
         self._show_detail()
 
     @staticmethod
-    def _cells(c: CheckConfig, ev: Evidence | None, now: datetime | None) -> list[Text]:
+    def _cells(c: CheckConfig | CheckOutline, ev: Evidence | None, now: datetime | None) -> list[Text]:
         return [status_cell(ev), requirement_cell(c), Text(c.label), detail_cell(c, ev, 200),
                 age_cell(ev, now) if now else Text("—")]
 
@@ -91,7 +98,8 @@ class ReadinessScreen(Screen[None]):
 
     def _highlighted(self) -> CheckConfig | None:
         key = self.query_one("#checklist", Checklist).highlighted
-        return None if key is None else self.app.runbook.check(key)  # type: ignore[attr-defined]
+        runbook = self.app.runbook  # type: ignore[attr-defined]
+        return None if key is None or runbook is None else runbook.check(key)
 
     def _show_detail(self) -> None:
         session = self.app.session  # type: ignore[attr-defined]
@@ -108,6 +116,8 @@ class ReadinessScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------------
     def action_tick(self) -> None:
+        from cockpit.ui.screens.prompt import PromptScreen
+
         check = self._highlighted()
         if check is None or check.kind != "manual":
             self.notify("Only manual items are ticked by hand; the cockpit takes the others itself.",
@@ -130,6 +140,8 @@ class ReadinessScreen(Screen[None]):
             self.app.take_evidence([check.id])  # type: ignore[attr-defined]
 
     def action_raw(self) -> None:
+        from cockpit.ui.screens.prompt import TextScreen
+
         check = self._highlighted()
         session = self.app.session  # type: ignore[attr-defined]
         if check is None or session is None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -25,13 +25,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, RichLog, Static
 from textual.worker import Worker, WorkerState
 
-from cockpit.ui.widgets.keybar import KeyBar, actions_of
-from cockpit.config import Runbook
 from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor
 from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, load_plan
 from cockpit.ui.widgets.confirm import ConfirmScreen
+from cockpit.ui.widgets.keybar import KeyBar, actions_of
+
+if TYPE_CHECKING:
+    from cockpit.config import Runbook
 
 CLOSE = "close"
 ICON = {"pending": "·", "current": "▶", "running": "…", "done": "✔", "skipped": "↷", "failed": "✘"}

@@ -55,6 +55,11 @@ class Checklist(ScrollView, can_focus=True):
         self.cursor = 0
 
     # -- data ---------------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.rows, self._index, self._strips, self.cursor = [], {}, {}, 0
+        self.virtual_size = Size(self.size.width, 1)
+        self.refresh()
+
     def add_row(self, key: str, cells: list[Text], *, heading: bool = False) -> None:
         self._index[key] = len(self.rows)
         self.rows.append(Row(key, cells, heading))
@@ -72,9 +77,11 @@ class Checklist(ScrollView, can_focus=True):
         self.refresh_line(i + 1)
 
     def set_widths(self, widths: dict[str, int]) -> None:
-        self.columns = [(title, widths.get(title, width)) for title, width in self.columns]
-        self._strips.clear()
-        self.refresh()
+        columns = [(title, widths.get(title, width)) for title, width in self.columns]
+        if columns != self.columns:
+            self.columns = columns
+            self._strips.clear()
+            self.refresh()
 
     @property
     def highlighted(self) -> str | None:
@@ -156,11 +163,9 @@ class Checklist(ScrollView, can_focus=True):
         return strip
 
     def on_focus(self) -> None:
-        self._strips.clear()
-        self.refresh()
+        self.refresh()  # only the cursor row's strip changes (focus is in its cache key)
 
     def on_blur(self) -> None:
-        self._strips.clear()
         self.refresh()
 
     def on_resize(self) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from cockpit.config import CheckConfig
 from cockpit.core.evidence import Evidence, Status
 from cockpit.durations import humanize
 from cockpit.textsafe import printable, shorten
+
+if TYPE_CHECKING:
+    from cockpit.config import CheckConfig
+    from cockpit.outline import CheckOutline
 
 STATUS_STYLE = {
     Status.PASS: ("✔ pass", "bold green"),
@@ -29,11 +33,11 @@ def status_cell(ev: Evidence | None) -> Text:
     return Text(label, style=style)
 
 
-def requirement_cell(check: CheckConfig) -> Text:
+def requirement_cell(check: CheckConfig | CheckOutline) -> Text:
     return Text("MUST", style="bold") if check.blocking else Text("SHOULD", style="dim")
 
 
-def detail_cell(check: CheckConfig, ev: Evidence | None, width: int = 60) -> Text:
+def detail_cell(check: CheckConfig | CheckOutline, ev: Evidence | None, width: int = 60) -> Text:
     if ev is None:
         return Text(shorten(check.prompt, width) if check.kind == "manual" else "not taken yet", style="dim")
     return Text(shorten(printable(ev.detail, one_line=True), width))

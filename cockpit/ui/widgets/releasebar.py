@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.core.session import ReleaseSession
+if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
 
 PHASE_STYLE = {
     "preparing": "bold yellow", "no-go": "bold red", "go": "bold green", "cutover": "bold cyan",

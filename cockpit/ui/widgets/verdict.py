@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.core.gate import Verdict
 from cockpit.textsafe import printable
+
+if TYPE_CHECKING:
+    from cockpit.core.gate import Verdict
 
 
 def verdict_text(verdict: Verdict, taking: tuple[int, int] | None, *, label: str = "release checks",
