@@ -130,8 +130,8 @@ class CockpitApp(App[None]):
         self.version += 1
         if self.session.state.phase.value in ("go", "cutover", "rolling back", "rollback failed"):
             self.switch_mode("cutover")
-        if self.take_on_open:
-            self.take_evidence()
+        if self.take_on_open:  # after the release's state is on screen
+            self.call_after_refresh(self.take_evidence)
 
     def _load(self) -> type[ReleaseSession]:
         """Off the event loop, after the first paint: validate the runbook (pydantic), open its log,

@@ -19,6 +19,8 @@ from cockpit.core.checks.result import Found, one_line, redact_url
 from cockpit.core.evidence import Evidence, Status, cap_excerpt, utcnow
 
 if TYPE_CHECKING:
+    import httpx
+
     from cockpit.config import CheckConfig
 
 __all__ = ["CheckContext", "Target", "take", "take_all"]
@@ -71,11 +73,10 @@ async def take_all(
 ) -> list[Evidence]:
     """Take all checks concurrently; `on_result` sees each as it lands; results in `checks` order."""
     checks = list(checks)
-    owned = None
-    if ctx.http is None and any(_uses_http(c) for c in checks):
-        from cockpit.core.checks.fetch import new_client
-
-        owned = new_client()
+    # The kinds' modules (httpx, gitpython...) and the HTTP client (its TLS context) are made in a
+    # thread: the first take would otherwise hold a screen's event loop for ~0.1-0.2 s.
+    owned = await asyncio.to_thread(_prepare, checks, ctx.http is None)
+    if owned is not None:
         ctx = replace(ctx, http=owned)
 
     async def one(check: CheckConfig) -> Evidence:
@@ -92,6 +93,17 @@ async def take_all(
     finally:
         if owned is not None:
             await owned.aclose()
+
+
+def _prepare(checks: list[CheckConfig], need_client: bool) -> httpx.AsyncClient | None:
+    """Import each kind's runner; a shared HTTP client when a check may need one."""
+    for kind in {c.kind for c in checks}:
+        _runner(kind)
+    if need_client and any(_uses_http(c) for c in checks):
+        from cockpit.core.checks.fetch import new_client
+
+        return new_client()
+    return None
 
 
 def _uses_http(check: CheckConfig) -> bool:
