@@ -101,8 +101,8 @@ class CockpitApp(App[None]):
 
     def on_mount(self) -> None:
         self.add_mode("readiness", ReadinessScreen)  # its stack exists: switch_mode returns to this screen
-        # Paint the checklist first, then open the release: opening reads the log and asks git,
-        # which would otherwise hold up the first paint.
+        # Paint the checklist first, then open the release: opening validates the runbook, reads
+        # the log and asks git, which would otherwise hold up the first paint.
         self.call_after_refresh(self.open_release)
         if self.refresh_every:
             self.set_interval(self.refresh_every, self._auto_refresh)
