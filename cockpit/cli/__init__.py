@@ -28,7 +28,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     import cockpit.cli as pkg
 
-    modules = sorted((m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name != "common"))
+    modules = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name != "common")
     if command in {m.removesuffix("_cmd") for m in modules}:
         modules = [m for m in modules if m.removesuffix("_cmd") == command]
     for name in modules:

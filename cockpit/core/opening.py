@@ -48,12 +48,13 @@ class Opening:
         except (OSError, UnicodeDecodeError) as e:
             raise OpeningError(f"{path}: cannot read: {e}") from None
         outline = read_outline(text)
+        validated = None
         if outline is None:
-            runbook = _validated(text, path)  # raises with the problems; a pass means the outline reader is too strict
-            outline = outline_of(runbook)
+            validated = _validated(text, path)  # raises with the problems; a pass means the outline reader is too strict
+            outline = outline_of(validated)
 
         def load() -> tuple[Runbook, ReleaseLog]:
-            runbook = _validated(text, path)
+            runbook = validated or _validated(text, path)
             return runbook, open_runbook_log(runbook)
 
         return cls(outline, load, owns_log=True)

@@ -41,7 +41,8 @@ def _s(value: Any, width: int = 0) -> str:
     return shorten(text, width) if width else text
 
 
-def _flag(value: Any) -> str:
+def flag_word(value: Any) -> str:
+    """A flag's state in words: on, off, unknown (or the value as it was logged)."""
     if value is True:
         return "on"
     if value is False:
@@ -84,9 +85,9 @@ def _evidence_summary(p: dict[str, Any]) -> str:
 
 
 def _flip_summary(p: dict[str, Any]) -> str:
-    text = f"{p.get('flag', '?')} {_flag(p.get('before'))} → {_flag(p.get('after'))}"
+    text = f"{p.get('flag', '?')} {flag_word(p.get('before'))} → {flag_word(p.get('after'))}"
     if not p.get("ok", False):
-        text += f" FAILED (wanted {_flag(p.get('requested'))}): {p.get('error') or 'no detail'}"
+        text += f" FAILED (wanted {flag_word(p.get('requested'))}): {p.get('error') or 'no detail'}"
     if p.get("break_glass"):
         text += " [break-glass]"
     if p.get("reason"):
@@ -338,7 +339,7 @@ def _flags(state: ReleaseState, entries: list[Entry]) -> Section | None:
         lines.append(Line("no snapshot of the flags was taken at GO; 'before' is each flag's first flip", "warn"))
     for name in sorted(after):
         changed = before.get(name) != after.get(name)
-        lines.append(Line(f"{_s(name)}: {_flag(before.get(name))} → {_flag(after.get(name))}",
+        lines.append(Line(f"{_s(name)}: {flag_word(before.get(name))} → {flag_word(after.get(name))}",
                           "warn" if changed else "dim"))
     flips = [e for e in entries if e.kind == kinds.FLAG_FLIPPED]
     for e in flips:

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry, format_at
-from cockpit.core.story import summary
+from cockpit.core.story import flag_word, summary
 from cockpit.textsafe import printable
 
 EXCERPT_LINES = 30
@@ -25,14 +25,6 @@ EXCERPT_LINES = 30
 
 def _p(value: Any) -> str:
     return printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _onoff(value: Any) -> str:
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    return "unknown" if value is None else _p(value)
 
 
 def entry_text(e: Entry, *, bad_seq: int | None = None, reason: str = "") -> Text:
@@ -68,10 +60,10 @@ def _special(e: Entry) -> Text | None:
     if e.kind == kinds.FLAG_FLIPPED:
         t = Text()
         t.append("flag ", "dim").append(_p(p.get("flag", "?")), "bold").append("   ")
-        t.append(_onoff(p.get("before")), "bold").append(" → ").append(_onoff(p.get("after")), "bold")
+        t.append(flag_word(p.get("before")), "bold").append(" → ").append(flag_word(p.get("after")), "bold")
         ok = bool(p.get("ok", False))
         t.append("   ok" if ok else "   FAILED", "green" if ok else "bold red")
-        t.append(f"\nrequested {_onoff(p.get('requested'))}, backend {_p(p.get('backend', '?'))}", "dim")
+        t.append(f"\nrequested {flag_word(p.get('requested'))}, backend {_p(p.get('backend', '?'))}", "dim")
         if p.get("reason"):
             t.append("\nreason ", "dim").append(_p(p["reason"]))
         if p.get("error"):
@@ -80,7 +72,7 @@ def _special(e: Entry) -> Text | None:
     if e.kind == kinds.FLAGS_SNAPSHOT:
         t = Text()
         for name, value in sorted(p.get("flags", {}).items()):
-            t.append(f"{_p(name)}: ", "dim").append(_onoff(value), "bold").append("\n")
+            t.append(f"{_p(name)}: ", "dim").append(flag_word(value), "bold").append("\n")
         return t
     if e.kind == kinds.EVIDENCE_TAKEN:
         t = Text()
