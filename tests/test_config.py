@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import ConfigError, load_runbook, parse_runbook
-from cockpit.durations import format_duration, parse_duration
-from cockpit.placeholders import PlaceholderError, expand
-from cockpit.schema import json_schema
+from cockpit.runbook.config import ConfigError, load_runbook, parse_runbook
+from cockpit.runbook.durations import format_duration, parse_duration
+from cockpit.runbook.placeholders import PlaceholderError, expand
+from cockpit.runbook.schema import json_schema
 
 BASE = """\
 [release]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import Runbook, load_runbook
-from cockpit.placeholders import expand, names_in
+from cockpit.runbook.config import Runbook, load_runbook
+from cockpit.runbook.placeholders import expand, names_in
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOKS = sorted((ROOT / "config").glob("*.toml"))

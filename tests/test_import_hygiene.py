@@ -35,7 +35,7 @@ def test_nothing_heavy_is_imported_before_the_first_paint() -> None:
         "from cockpit.ui.app import CockpitApp\n"
         "opening = Opening.from_file(sys.argv[1])\n"
         "CockpitApp(opening, actor='bench')\n"
-        "heavy = ('pydantic', 'cockpit.config', 'cockpit.core.session', 'cockpit.core.log.entry', 'httpx',\n"
+        "heavy = ('pydantic', 'cockpit.runbook.config', 'cockpit.core.session', 'cockpit.core.log.entry', 'httpx',\n"
         "         'psycopg', 'sqlite3', 'git', 'keyring', 'cockpit.cli.flags_cmd', 'cockpit.ui.screens.cutover')\n"
         "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import parse_runbook
+from cockpit.runbook.config import parse_runbook
 from cockpit.core.opening import Opening, OpeningError
-from cockpit.outline import CheckOutline, RunbookOutline, StageOutline, outline_of, read_outline
+from cockpit.runbook.outline import CheckOutline, RunbookOutline, StageOutline, outline_of, read_outline
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOKS = sorted((ROOT / "config").glob("*.toml"))

@@ -11,10 +11,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, add_config, environment, load, open_session, opened_log, print_json
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable, shorten
 
 if TYPE_CHECKING:  # the core is imported when the command runs, so `cockpit --help` stays fast
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
     from cockpit.core.evidence import Evidence
     from cockpit.core.gate import Verdict
     from cockpit.core.session import ReleaseSession

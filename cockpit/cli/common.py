@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is imported when a runbook is loaded, not by `cockpit --help`
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
     from cockpit.core.log.base import ReleaseLog
-    from cockpit.outline import RunbookOutline
+    from cockpit.runbook.outline import RunbookOutline
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # NO-GO, refused, tampered, failed
@@ -39,7 +39,7 @@ def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = Fals
 
 
 def load(args: argparse.Namespace) -> Runbook:
-    from cockpit.config import ConfigError, load_runbook
+    from cockpit.runbook.config import ConfigError, load_runbook
 
     try:
         return load_runbook(args.config)

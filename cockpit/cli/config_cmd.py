@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from cockpit.config import ConfigError, load_runbook  # pydantic only when a runbook is read
+    from cockpit.runbook.config import ConfigError, load_runbook  # pydantic only when a runbook is read
 
     try:
         rb = load_runbook(args.file)
@@ -32,7 +32,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from cockpit.schema import json_schema
+    from cockpit.runbook.schema import json_schema
 
     print(json_schema())
     return EXIT_OK

@@ -97,7 +97,7 @@ def _tui_available() -> bool:
 
 def _main(args: argparse.Namespace) -> int:
     from cockpit.cli.check import run_check
-    from cockpit.config import ConfigError, load_runbook
+    from cockpit.runbook.config import ConfigError, load_runbook
 
     info = sys.stderr if args.json else sys.stdout
     interrupted = False

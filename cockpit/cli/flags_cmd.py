@@ -21,7 +21,7 @@ from cockpit.core.log.entry import current_actor
 from cockpit.core.secrets import MissingSecret, redact
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 IN_FLIGHT = {"go", "cutover", "rolling back", "rollback failed"}
 """Release phases (cockpit.core.release.Phase values) in which flips are part of the release, not break-glass."""

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable, shorten
 
 if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
     from cockpit.core.log.entry import Entry
     from cockpit.core.log.spool import SpooledLog
 

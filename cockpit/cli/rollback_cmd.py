@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from cockpit.cli.common import EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

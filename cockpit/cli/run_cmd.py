@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _main(args: argparse.Namespace) -> int:
     from cockpit.core.opening import Opening, OpeningError
 
-    # The runbook is validated by the app right after its first paint (see cockpit.outline);
+    # The runbook is validated by the app right after its first paint (see cockpit.runbook.outline);
     # a file that is not even shaped like a runbook is refused here, before any screen.
     try:
         opening = Opening.from_file(args.config)

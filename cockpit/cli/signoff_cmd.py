@@ -15,7 +15,7 @@ from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, envi
                                 opened_log, print_json)
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 def register(sub: argparse._SubParsersAction) -> None:

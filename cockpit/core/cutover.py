@@ -15,7 +15,7 @@ from cockpit.core import gitrepo, kinds
 from cockpit.core.gate import Verdict
 from cockpit.core.release import Phase, StageStatus
 from cockpit.core.session import ActionRefused, ReleaseSession
-from cockpit.durations import humanize
+from cockpit.runbook.durations import humanize
 
 
 @dataclass

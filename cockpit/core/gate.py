@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from cockpit.core.evidence import Evidence, Status
-from cockpit.durations import humanize
+from cockpit.runbook.durations import humanize
 
 if TYPE_CHECKING:
-    from cockpit.config import CheckConfig, Runbook
+    from cockpit.runbook.config import CheckConfig, Runbook
 
 GO = "GO"
 NO_GO = "NO-GO"

@@ -20,7 +20,7 @@ from cockpit.core.checks.context import Target
 if TYPE_CHECKING:
     import git
 
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 _SHA = re.compile(r"^[0-9a-f]{40}$")

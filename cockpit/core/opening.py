@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cockpit.outline import RunbookOutline, outline_of, read_outline
+from cockpit.runbook.outline import RunbookOutline, outline_of, read_outline
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
     from cockpit.core.log.base import ReleaseLog
 
 
@@ -41,7 +41,7 @@ class Opening:
         """The outline now; validation and the log on `load()`. A file whose TOML is not shaped like a
         runbook is validated at once, so its errors (key and line) come before any screen."""
         path = Path(path)
-        try:  # worded as cockpit.config's loader words them, without importing it (pydantic) yet
+        try:  # worded as cockpit.runbook.config's loader words them, without importing it (pydantic) yet
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise OpeningError(f"{path}: file not found") from None
@@ -61,7 +61,7 @@ class Opening:
 
 
 def _validated(text: str, path: Path) -> Runbook:
-    from cockpit.config import ConfigError, parse_runbook
+    from cockpit.runbook.config import ConfigError, parse_runbook
 
     try:
         return parse_runbook(text, path)

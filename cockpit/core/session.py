@@ -25,7 +25,7 @@ from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import Phase, ReleaseState, StageStatus, fold
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 def find_current(log: ReleaseLog, environment: str) -> ReleaseState | None:

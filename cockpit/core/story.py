@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable, shorten
 
 if TYPE_CHECKING:  # the fold pulls in the runbook models: the log list's first paint does not need them
     from cockpit.core.release import ReleaseState

@@ -26,13 +26,13 @@ from textual.worker import Worker, WorkerState
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.opening import Opening, OpeningError
 from cockpit.core.refusal import ActionRefused
-from cockpit.outline import outline_of
-from cockpit.textsafe import printable
+from cockpit.runbook.outline import outline_of
+from cockpit.runbook.textsafe import printable
 from cockpit.ui import commands
 from cockpit.ui.screens.readiness import ReadinessScreen
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
     from cockpit.core.log.base import ReleaseLog
     from cockpit.core.log.entry import Actor
     from cockpit.core.session import ReleaseSession

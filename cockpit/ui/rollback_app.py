@@ -14,7 +14,7 @@ from cockpit.core.log.entry import Actor
 from cockpit.ui.screens.rollback import RollbackScreen
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 class RollbackApp(App[str | None]):

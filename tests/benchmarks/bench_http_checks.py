@@ -58,7 +58,7 @@ async def measure(ports: list[int], delay: float, rounds: int) -> int:
     import httpx
     from pydantic import TypeAdapter
 
-    from cockpit.config import CheckConfig, Runbook
+    from cockpit.runbook.config import CheckConfig, Runbook
     from cockpit.core.checks import take, take_all
     from cockpit.core.checks.context import CheckContext, Target
 

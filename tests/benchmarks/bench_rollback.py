@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cockpit.config import load_runbook  # noqa: E402
+from cockpit.runbook.config import load_runbook  # noqa: E402
 from cockpit.core import kinds  # noqa: E402
 from cockpit.core.flags.factory import make_backend  # noqa: E402
 from cockpit.core.flags.flip import flip, flip_many, snapshot, snapshot_payload  # noqa: E402

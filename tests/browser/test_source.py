@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.open import spool_dir, store_factory
 from cockpit.core.log.spool import Spool

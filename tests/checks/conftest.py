@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from cockpit.config import CheckConfig, Runbook
+from cockpit.runbook.config import CheckConfig, Runbook
 from cockpit.core.checks.context import CheckContext, Target
 from tests.helpers.httpserver import LoopbackServer
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import ConfigError, parse_runbook
+from cockpit.runbook.config import ConfigError, parse_runbook
 from cockpit.core.checks import take
 from cockpit.core.evidence import Status
 from tests.checks.conftest import make_check

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.core.log.open import open_log
 from tests.cli.conftest import Cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cockpit.config import parse_runbook
+from cockpit.runbook.config import parse_runbook
 from cockpit.core.evidence import Evidence, Status
 from cockpit.core.gate import GO, NO_GO, SignOff, evaluate
 

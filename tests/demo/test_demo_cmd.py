@@ -15,7 +15,7 @@ import pytest
 
 from cockpit.cli.check import run_check
 from cockpit.cli.demo_cmd import SECRET, demo_environment
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.core.secrets import env_name
 from cockpit.demo.scratch import FEATURE_BRANCH
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.demo import DemoTarget
 from cockpit.demo.scratch import FEATURE_BRANCH, KNOWN_GOOD_TAG, PLACEHOLDER_URL, Scratch, make_scratch
 

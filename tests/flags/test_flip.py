@@ -169,7 +169,7 @@ async def test_kill_switch_reads_with_one_listing_before_and_after(script_server
 
 
 def test_make_backend_from_the_runbook(monkeypatch, tmp_path):
-    from cockpit.config import parse_runbook
+    from cockpit.runbook.config import parse_runbook
     from cockpit.core.flags.factory import make_backend
     from cockpit.core.flags.unleash import UnleashFlagBackend
     from cockpit.core.secrets import MissingSecret

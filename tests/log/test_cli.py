@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from cockpit.cli import main
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.core.log.lock import take_lock
 from cockpit.core.log.open import open_log
 from tests.helpers.pgproxy import PgProxy

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import Runbook, parse_runbook
+from cockpit.runbook.config import Runbook, parse_runbook
 from cockpit.core.log.notify import NotifyWorker, deliver_pending, message, targets
 from cockpit.core.log.open import open_log
 from tests.log.conftest import new

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import Runbook, load_runbook
+from cockpit.runbook.config import Runbook, load_runbook
 from cockpit.core.log.sqlite import SqliteLog
 from cockpit.core.session import ReleaseSession
 from cockpit.demo import DEMO_TOKEN, DemoTarget

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from datetime import datetime
 
-from cockpit.config import Runbook
+from cockpit.runbook.config import Runbook
 from cockpit.core import kinds
 from cockpit.core.flags.factory import make_backend
 from cockpit.core.flags.flip import flip, snapshot, snapshot_payload

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.config import Runbook, load_runbook
+from cockpit.runbook.config import Runbook, load_runbook
 from cockpit.demo.scratch import Scratch, make_scratch
 from cockpit.demo.target import DemoTarget
 

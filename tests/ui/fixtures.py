@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import Runbook, load_runbook
+from cockpit.runbook.config import Runbook, load_runbook
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
 from cockpit.core.log.base import ReleaseLog

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cockpit.config import load_runbook
+from cockpit.runbook.config import load_runbook
 from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.ui.app import make_app

@@ -18,7 +18,7 @@ from rich.text import Text
 from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.core.opening import Opening
-from cockpit.outline import read_outline
+from cockpit.runbook.outline import read_outline
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.widgets.checklist import Checklist
 from tests.ui.conftest import Demo

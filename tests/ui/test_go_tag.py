@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from cockpit.config import Runbook
+from cockpit.runbook.config import Runbook
 from cockpit.core import cutover, kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Actor

@@ -21,7 +21,7 @@ from cockpit.core.evidence import Evidence, Status, cap_excerpt, utcnow
 if TYPE_CHECKING:
     import httpx
 
-    from cockpit.config import CheckConfig
+    from cockpit.runbook.config import CheckConfig
 
 __all__ = ["CheckContext", "Target", "take", "take_all"]
 
@@ -113,14 +113,14 @@ def _uses_http(check: CheckConfig) -> bool:
 
 def _expected(e: Exception) -> bool:
     from cockpit.core.secrets import MissingSecret
-    from cockpit.placeholders import PlaceholderError
+    from cockpit.runbook.placeholders import PlaceholderError
 
     return isinstance(e, (PlaceholderError, MissingSecret))
 
 
 def _explain(e: Exception) -> str:
     from cockpit.core.secrets import MissingSecret
-    from cockpit.placeholders import PlaceholderError
+    from cockpit.runbook.placeholders import PlaceholderError
 
     if isinstance(e, PlaceholderError):
         return f"cannot fill in the check: {one_line(e)}"

@@ -8,11 +8,11 @@ import os
 import signal
 import time
 
-from cockpit.config import CommandCheck
+from cockpit.runbook.config import CommandCheck
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.result import Found, one_line
 from cockpit.core.evidence import EXCERPT_LIMIT, Status, cap_excerpt
-from cockpit.placeholders import expand
+from cockpit.runbook.placeholders import expand
 
 # Output beyond this is drained and dropped: a chatty command must not fill memory.
 _KEEP = EXCERPT_LIMIT * 4

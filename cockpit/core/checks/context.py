@@ -11,7 +11,7 @@ from cockpit.core.evidence import Tick
 if TYPE_CHECKING:  # httpx is imported lazily by the http/smoke checks
     import httpx
 
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cockpit.config import FileCheck
+from cockpit.runbook.config import FileCheck
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.result import Found
 from cockpit.core.evidence import Status, utcnow
-from cockpit.durations import format_duration, humanize
-from cockpit.placeholders import expand
+from cockpit.runbook.durations import format_duration, humanize
+from cockpit.runbook.placeholders import expand
 
 
 async def run(check: FileCheck, ctx: CheckContext) -> Found:

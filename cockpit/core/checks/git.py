@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from cockpit.config import GitCheck
+from cockpit.runbook.config import GitCheck
 from cockpit.core import gitrepo
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.result import Found
 from cockpit.core.evidence import Status
-from cockpit.placeholders import expand
+from cockpit.runbook.placeholders import expand
 
 
 async def run(check: GitCheck, ctx: CheckContext) -> Found:

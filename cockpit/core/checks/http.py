@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from cockpit.config import HttpCheck
+from cockpit.runbook.config import HttpCheck
 from cockpit.core.checks.compare import dotted, matches, show
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.fetch import FetchFailed, client_for, fetch
 from cockpit.core.checks.result import Found, one_line, redact_url
 from cockpit.core.evidence import Status, cap_excerpt
-from cockpit.placeholders import expand
+from cockpit.runbook.placeholders import expand
 
 
 async def run(check: HttpCheck, ctx: CheckContext) -> Found:

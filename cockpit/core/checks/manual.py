@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.config import ManualCheck
+from cockpit.runbook.config import ManualCheck
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.result import Found, one_line
 from cockpit.core.evidence import Status

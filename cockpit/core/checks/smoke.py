@@ -14,14 +14,14 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import SmokeCheck
+from cockpit.runbook.config import SmokeCheck
 from cockpit.core.checks.compare import dotted, matches, show
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.fetch import FetchFailed, client_for, fetch
 from cockpit.core.checks.result import Found, one_line, redact_url
 from cockpit.core.evidence import Status, cap_excerpt, utcnow
-from cockpit.durations import format_duration, humanize
-from cockpit.placeholders import expand
+from cockpit.runbook.durations import format_duration, humanize
+from cockpit.runbook.placeholders import expand
 
 MAX_BYTES = 20_000_000  # a big JUnit report is a few MB; anything past this is not a smoke summary
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cockpit.core.flags.base import FlagError, FlagState, FlagUnavailable
 from cockpit.core.flags.transport import excerpt
-from cockpit.placeholders import PlaceholderError, expand
+from cockpit.runbook.placeholders import PlaceholderError, expand
 
 _TRUE = {"true", "1", "on", "yes", "y", "enabled", "enable"}
 _FALSE = {"false", "0", "off", "no", "n", "disabled", "disable"}

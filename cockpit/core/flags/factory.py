@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from cockpit.core.flags.base import FlagBackend, FlagError
 from cockpit.core.secrets import get_secret
-from cockpit.placeholders import PlaceholderError, expand
+from cockpit.runbook.placeholders import PlaceholderError, expand
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 def backend_values(runbook: Runbook, environment: str) -> dict[str, str | None]:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from cockpit.core.log.base import LogFilter, ReleaseLog
 from cockpit.core.log.entry import Entry, format_at
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 
 FORMATS = ("tsv", "md", "jsonl")
 

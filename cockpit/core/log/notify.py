@@ -26,7 +26,7 @@ from cockpit.core.log.base import LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Entry, format_at
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 SCAN_BATCH = 500
 DEFAULT_BACKFILL = timedelta(hours=1)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from cockpit.core.log.spool import SpooledLog, Store
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 DSN_ENV = "COCKPIT_LOG_DSN"
 

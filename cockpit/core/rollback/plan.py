@@ -24,7 +24,7 @@ from cockpit.core.checks.context import Target
 from cockpit.core.release import Phase, ReleaseState
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 STEP_TITLES: dict[str, str] = {
     "flags": "Kill switches: restore flags to their state at GO",
@@ -160,7 +160,7 @@ def _restores(runbook: Runbook, state: ReleaseState, stage: str | None) -> tuple
 def _deploy(runbook: Runbook, state: ReleaseState, environment: str,
             problems: dict[str, str], warnings: list[str]) -> tuple[str, str | None]:
     """(the ref {ref} becomes, the expanded command) — or problems['deploy'] says why not."""
-    from cockpit.placeholders import PlaceholderError, expand
+    from cockpit.runbook.placeholders import PlaceholderError, expand
 
     so = state.signoff
     ref = so.rollback_ref.strip() if so else ""

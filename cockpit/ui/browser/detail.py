@@ -18,7 +18,7 @@ from textual.widgets import Static
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry, format_at
 from cockpit.core.story import flag_word, summary
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 
 EXCERPT_LINES = 30
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.worker import Worker, WorkerState
 
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 
 
 class WorkerErrors:

@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from cockpit.core.log.entry import Entry
 from cockpit.core.story import summary, when
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable, shorten
 from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
 from cockpit.ui.browser.source import Reader
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows

@@ -24,7 +24,7 @@ from textual.worker import Worker
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.entry import Entry
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.detail import DetailPane
 from cockpit.ui.browser.errors import WorkerErrors
 from cockpit.ui.browser.filter_query import FilterSyntaxError, describe_filter, format_filter, parse_filter

@@ -19,7 +19,7 @@ from cockpit.core.log.base import LogFilter, LogUnavailable, VerifyResult
 from cockpit.core.log.entry import Entry
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 
 class BrowseError(Exception):

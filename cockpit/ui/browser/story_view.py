@@ -13,7 +13,7 @@ from textual.widgets import Static
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter
 from cockpit.core.story import Story, release_story
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.errors import WorkerErrors
 from cockpit.ui.browser.messages import StoryLoaded
 from cockpit.ui.browser.source import Reader

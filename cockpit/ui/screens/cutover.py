@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Static
 from cockpit.core import cutover
 from cockpit.core.release import StageStatus
 from cockpit.core.session import ReleaseSession
-from cockpit.durations import humanize
-from cockpit.textsafe import printable
+from cockpit.runbook.durations import humanize
+from cockpit.runbook.textsafe import printable
 from cockpit.ui import commands
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
@@ -26,7 +26,7 @@ from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
 if TYPE_CHECKING:
-    from cockpit.config import StageConfig
+    from cockpit.runbook.config import StageConfig
 
 COLUMNS = [("status", "Status"), ("stage", "Stage"), ("flags", "Flags"), ("checks", "Checks"), ("when", "Since")]
 STAGE_STYLE = {StageStatus.PENDING: "dim", StageStatus.STARTED: "bold cyan", StageStatus.STABLE: "bold green",

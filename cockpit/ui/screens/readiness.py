@@ -20,8 +20,8 @@ from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
 if TYPE_CHECKING:
-    from cockpit.config import CheckConfig
-    from cockpit.outline import CheckOutline, RunbookOutline
+    from cockpit.runbook.config import CheckConfig
+    from cockpit.runbook.outline import CheckOutline, RunbookOutline
 
 FIXED_WIDTH = 29  # status, requirement and age columns with their gaps
 

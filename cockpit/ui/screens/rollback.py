@@ -33,7 +33,7 @@ from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 CLOSE = "close"
 ICON = {"pending": "·", "current": "▶", "running": "…", "done": "✔", "skipped": "↷", "failed": "✘"}

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from cockpit.core import gitrepo
 from cockpit.core.session import ReleaseSession
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable, shorten
 
 
 @dataclass(frozen=True)

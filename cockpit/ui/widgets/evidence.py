@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from cockpit.core.evidence import Evidence, Status
-from cockpit.durations import humanize
-from cockpit.textsafe import printable, shorten
+from cockpit.runbook.durations import humanize
+from cockpit.runbook.textsafe import printable, shorten
 
 if TYPE_CHECKING:
-    from cockpit.config import CheckConfig
-    from cockpit.outline import CheckOutline
+    from cockpit.runbook.config import CheckConfig
+    from cockpit.runbook.outline import CheckOutline
 
 STATUS_STYLE = {
     Status.PASS: ("✔ pass", "bold green"),

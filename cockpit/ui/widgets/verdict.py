@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.textsafe import printable
+from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
     from cockpit.core.gate import Verdict

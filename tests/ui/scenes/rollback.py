@@ -35,7 +35,7 @@ class ManualClock:
 
 
 def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
-    from cockpit.config import load_runbook
+    from cockpit.runbook.config import load_runbook
     from cockpit.core.flags.http import HttpFlagBackend
     from cockpit.core.log.sqlite import SqliteLog
     from cockpit.demo import DEMO_TOKEN, DemoTarget

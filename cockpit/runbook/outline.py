@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cockpit.config import Runbook
+    from cockpit.runbook.config import Runbook
 
 KINDS = ("http", "smoke", "git", "command", "file", "manual")
 

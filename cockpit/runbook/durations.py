@@ -1,7 +1,7 @@
 """Human durations in runbooks: "500ms", "30s", "15m", "2h", "1d", or a bare number of seconds.
 
 Plain functions, free of pydantic: the screens use them before the runbook is validated. The
-pydantic field type built on them (`Duration`) lives in cockpit/config.py."""
+pydantic field type built on them (`Duration`) lives in cockpit/runbook/config.py."""
 
 from __future__ import annotations
 

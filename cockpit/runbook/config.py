@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema,
                       field_validator, model_validator)
 
-from cockpit.config_errors import describe_errors
-from cockpit.durations import DURATION_REGEX, format_duration, parse_duration
-from cockpit.placeholders import PlaceholderError, check_names
+from cockpit.runbook.config_errors import describe_errors
+from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration
+from cockpit.runbook.placeholders import PlaceholderError, check_names
 
 
 class _Model(BaseModel):
     # The attribute docstrings below document each field; they are put into the JSON Schema by
-    # cockpit/schema.py rather than by pydantic's use_attribute_docstrings, which parses this file's
+    # cockpit/runbook/schema.py rather than by pydantic's use_attribute_docstrings, which parses this file's
     # source at import and costs the cockpit a visible part of its startup.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cockpit.tomllines import locate_key_line
+from cockpit.runbook.tomllines import locate_key_line
 
 
 def describe_errors(error: ValidationError, data: dict[str, Any], text: str) -> list[str]:

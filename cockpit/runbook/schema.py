@@ -1,6 +1,6 @@
 """The runbook's JSON Schema (`cockpit config schema`), with every field's documentation.
 
-The documentation is the docstring written under each field in cockpit/config.py; it is read
+The documentation is the docstring written under each field in cockpit/runbook/config.py; it is read
 from the source here, on demand, rather than by pydantic at import (which costs startup).
 """
 
@@ -10,8 +10,8 @@ import ast
 import inspect
 import json
 
-from cockpit import config
-from cockpit.config import Runbook
+from cockpit.runbook import config
+from cockpit.runbook.config import Runbook
 
 
 def _attribute_docs() -> dict[str, dict[str, str]]:
