@@ -1,7 +1,8 @@
 """`cockpit flags list|set|diff|kill` — read and flip flags through the runbook's backend, every flip logged.
 
-A flip in a protected environment whose current release is not GO is a break-glass flip: it needs
-a reason (asked for on a terminal, else exit 2) and its entry says break_glass = true.
+Flips go through the environment's current release (ReleaseSession.attach), which records them and
+says when a flip is break-glass (a protected environment outside a release in flight): then a
+reason is needed (asked for on a terminal, else exit 2) and the entry says break_glass = true.
 
 Exit codes: 0 ok (diff: no change since GO), 1 a flip failed (diff: flags changed), 2 usage/config.
 """
@@ -11,21 +12,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
-from cockpit.core.flags.base import FlagBackend, FlagError
+from cockpit.core.flags.base import FlagBackend, FlagError, on_off
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import current_actor
 from cockpit.core.secrets import MissingSecret, redact
 
 if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
     from cockpit.runbook.config import Runbook
-
-IN_FLIGHT = {"go", "cutover", "rolling back", "rollback failed"}
-"""Release phases (cockpit.core.release.Phase values) in which flips are part of the release, not break-glass."""
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("flags", help="read and flip feature flags (every flip is logged)")
@@ -55,29 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # -- shared ------------------------------------------------------------------------------
-
-
-@dataclass
-class Release:
-    """What the flag commands need to know about the environment's current release."""
-
-    release_id: str
-    phase: str | None  # None: no release was ever opened in this environment
-    snapshot: dict[str, bool | None] | None
-
-    @property
-    def in_flight(self) -> bool:
-        return self.phase in IN_FLIGHT
-
-
-def current_release(log: ReleaseLog, runbook: Runbook, env: str) -> Release:
-    """The environment's most recently opened release, folded from its entries (cockpit.core.session)."""
-    from cockpit.core.session import find_current
-
-    state = find_current(log, env)
-    if state is None:
-        return Release(release_id=f"{runbook.release.name}-{env}-no-release", phase=None, snapshot=None)
-    return Release(release_id=state.release_id, phase=str(state.phase), snapshot=state.flag_snapshot)
 
 
 def _backend(runbook: Runbook, env: str) -> FlagBackend:
@@ -117,10 +92,6 @@ def _ask_reason(args: argparse.Namespace, why: str) -> str:
     return reason
 
 
-def _stage_of(runbook: Runbook, flag: str) -> str | None:
-    return next((s.id for s in runbook.stages if flag in s.flags), None)
-
-
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
@@ -132,26 +103,41 @@ async def _closing(backend: FlagBackend, coro: Any) -> Any:
         await backend.aclose()
 
 
-def _flip_setup(args: argparse.Namespace, what: str) -> tuple[Runbook, str, ReleaseLog, Release, bool, str]:
+async def _attached(args: argparse.Namespace, rb: Runbook, env: str, log: ReleaseLog) -> ReleaseSession:
+    from cockpit.core.session import ReleaseSession
+
+    return await ReleaseSession.attach(rb, log, env, current_actor(args.actor))
+
+
+def _reason(args: argparse.Namespace, session: ReleaseSession, what: str) -> str:
+    """The flip's reason: asked for when the flip is break-glass, else a default naming the release."""
+    if session.break_glass:
+        where = (f"no release has been opened in {session.environment}" if not session.opened
+                 else f"release {session.release_id} is '{session.state.phase}', not GO")
+        return _ask_reason(args, f"{what} in protected environment {session.environment!r} outside a GO release "
+                                 f"({where}): this is a break-glass flip and is logged as such")
+    return (args.reason or "").strip() or f"{what} during release {session.release_id}"
+
+
+def _flipping(args: argparse.Namespace, what: str,
+              act: Callable[[ReleaseSession, str, FlagBackend], Awaitable[Any]]) -> tuple[ReleaseSession, Any]:
+    """Open the log, attach the environment's release, get the reason, and flip through the release."""
     rb = load(args)
     env = environment(rb, args)
     if rb.flags is None:
         raise CliError("the runbook has no [flags] section: nothing says where flags live")
     log = _open_log(rb)
+
+    async def run() -> tuple[ReleaseSession, Any]:
+        session = await _attached(args, rb, env, log)
+        reason = _reason(args, session, what)
+        backend = _backend(rb, env)
+        return session, await _closing(backend, act(session, reason, backend))
+
     try:
-        rel = current_release(log, rb, env)
-        break_glass = rb.environments[env].protected and not rel.in_flight
-        if break_glass:
-            where = (f"no release has been opened in {env}" if rel.phase is None
-                     else f"release {rel.release_id} is '{rel.phase}', not GO")
-            reason = _ask_reason(args, f"{what} in protected environment {env!r} outside a GO release ({where}): "
-                                       "this is a break-glass flip and is logged as such")
-        else:
-            reason = (args.reason or "").strip() or f"{what} during release {rel.release_id}"
-    except BaseException:
+        return _run(run())
+    finally:
         log.close()
-        raise
-    return rb, env, log, rel, break_glass, reason
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -173,14 +159,14 @@ def _list(args: argparse.Namespace) -> int:
     except FlagError as e:
         print(f"cockpit: {redact(str(e))}", file=sys.stderr)
         return EXIT_FAILED
-    rows = [{"name": n, "enabled": v, "stage": _stage_of(rb, n)} for n, v in states.items()]
+    rows = [{"name": n, "enabled": v, "stage": rb.stage_of(n)} for n, v in states.items()]
     if args.json:
         print_json({"environment": env, "backend": backend.name, "flags": rows})
         return EXIT_OK
     width = max((len(r["name"]) for r in rows), default=4)
     print(f"{'FLAG':<{width}}  STATE    STAGE")
     for r in rows:
-        state = "unknown" if r["enabled"] is None else ("ON" if r["enabled"] else "OFF")
+        state = on_off(r["enabled"])
         print(f"{r['name']:<{width}}  {state:<7}  {r['stage'] or ''}")
     unreadable = [r["name"] for r in rows if r["enabled"] is None]
     if unreadable:
@@ -200,31 +186,19 @@ async def _why_unreadable(backend: FlagBackend, flag: str) -> str:
 
 
 def _set(args: argparse.Namespace) -> int:
-    from cockpit.core.flags.flip import flip
-
     enabled = args.state == "on"
-    rb, env, log, rel, break_glass, reason = _flip_setup(args, f"turning {args.name} {args.state}")
-    try:
-        backend = _backend(rb, env)
-        assert rb.flags is not None
-        result = _run(_closing(backend, flip(
-            backend, args.name, enabled, reason=reason, actor=current_actor(args.actor), log=log,
-            release_id=rel.release_id, environment=env, break_glass=break_glass, retries=rb.flags.retries,
-            stage=_stage_of(rb, args.name))))
-    finally:
-        log.close()
+    session, result = _flipping(args, f"turning {args.name} {args.state}",
+                                lambda s, reason, b: s.flip(args.name, enabled, reason=reason, backend=b))
     if args.json:
-        print_json({"release_id": rel.release_id, "environment": env, **result.to_json()})
+        print_json({"release_id": session.release_id, "environment": session.environment, **result.to_json()})
     else:
-        print(("break-glass: " if break_glass else "") + result.summary())
+        print(("break-glass: " if result.break_glass else "") + result.summary())
         if not result.logged:
             print(f"WARNING: the flip is not in the release log: {result.log_error}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _kill(args: argparse.Namespace) -> int:
-    from cockpit.core.flags.flip import kill_switch
-
     rb0 = load(args)
     if args.stage:
         unknown = [s for s in args.stage if s not in {st.id for st in rb0.stages}]
@@ -235,18 +209,12 @@ def _kill(args: argparse.Namespace) -> int:
         flags = rb0.all_flags
     if not flags:
         raise CliError("no flags to turn off: the chosen stages name none")
-    rb, env, log, rel, break_glass, reason = _flip_setup(args, f"kill switch ({len(flags)} flags off)")
-    try:
-        backend = _backend(rb, env)
-        assert rb.flags is not None
-        result = _run(_closing(backend, kill_switch(
-            backend, flags, reason=reason, actor=current_actor(args.actor), log=log, release_id=rel.release_id,
-            environment=env, break_glass=break_glass, retries=rb.flags.retries)))
-    finally:
-        log.close()
+    session, result = _flipping(args, f"kill switch ({len(flags)} flags off)",
+                                lambda s, reason, b: s.kill(flags, reason=reason, backend=b))
+    break_glass = any(r.break_glass for r in result.results)
     if args.json:
-        print_json({"release_id": rel.release_id, "environment": env, "break_glass": break_glass,
-                    **result.to_json()})
+        print_json({"release_id": session.release_id, "environment": session.environment,
+                    "break_glass": break_glass, **result.to_json()})
     else:
         print(("break-glass: " if break_glass else "") + result.summary())
     return EXIT_OK if result.ok else EXIT_FAILED
@@ -259,19 +227,20 @@ def _diff(args: argparse.Namespace) -> int:
     env = environment(rb, args)
     log = _open_log(rb)
     try:
-        rel = current_release(log, rb, env)
+        rel = _run(_attached(args, rb, env, log))
     finally:
         log.close()
-    if rel.snapshot is None:
-        where = "no release has been opened" if rel.phase is None else f"release {rel.release_id} has none"
+    snap = rel.state.flag_snapshot
+    if snap is None:
+        where = "no release has been opened" if not rel.opened else f"release {rel.release_id} has none"
         raise CliError(f"no flag snapshot recorded at GO in {env} ({where}); the snapshot is taken when GO is "
                        "decided")
-    names = list(dict.fromkeys([*rel.snapshot, *rb.all_flags]))
+    names = list(dict.fromkeys([*snap, *rb.all_flags]))
     backend = _backend(rb, env)
     current = _run(_closing(backend, snapshot(backend, names)))
-    changes = diff(rel.snapshot, current)
+    changes = diff(snap, current)
     if args.json:
-        print_json({"release_id": rel.release_id, "environment": env, "snapshot": rel.snapshot, "current": current,
+        print_json({"release_id": rel.release_id, "environment": env, "snapshot": snap, "current": current,
                     "changes": [c.to_json() for c in changes]})
     else:
         print(f"flags of release {rel.release_id} ({env}) since GO:")

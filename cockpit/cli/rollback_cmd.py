@@ -43,7 +43,7 @@ def _main(args: argparse.Namespace) -> int:
 
 async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
     from cockpit.core.log.entry import current_actor
-    from cockpit.core.rollback import PlanRefused, RollbackRunner, load_plan
+    from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for
     from cockpit.core.rollback.headless import run_headless
     from cockpit.core.rollback.locking import LockRefused
     from cockpit.core.session import ReleaseSession
@@ -53,14 +53,13 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
             print(printable(line), flush=True)
 
     with opened_log(runbook) as log:
+        session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor))
         try:
-            state, plan = await asyncio.to_thread(load_plan, runbook, log, env, stage=args.stage)
+            plan = await asyncio.to_thread(plan_for, session, stage=args.stage)
         except PlanRefused as e:
             if args.json:
                 print_json({"outcome": "refused", "error": str(e), "steps": []})
             raise CliError(str(e), EXIT_FAILED) from None
-        session = ReleaseSession(runbook=runbook, log=log, environment=env, state=state,
-                                 actor=current_actor(args.actor))
         out(f"rollback of {plan.release_id} ({env}) by {session.actor.name}; scope {plan.scope}; "
             f"rollback ref {plan.rollback_ref or '(none recorded)'}; rollback owner {plan.rollback_owner or '(none)'}")
         runner = RollbackRunner(session, plan, lock_force=args.force)

@@ -39,8 +39,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
-    from cockpit.core import cutover
-    from cockpit.core.session import ActionRefused
+    from cockpit.core.refusal import ActionRefused
 
     with opened_log(runbook) as log:
         session = await open_session(runbook, log, env, args.actor, args.ref)
@@ -58,7 +57,7 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
             if args.decision == "go":
                 if not verdict.go:
                     raise ActionRefused("GO refused, the gate says NO-GO: " + "; ".join(verdict.reasons))
-                outcome = await cutover.go(session, session.target.short)
+                outcome = await session.go(session.target.short)
                 result["recorded"], result["problems"] = "GO", outcome.problems
             elif args.decision == "nogo":
                 await session.decide_nogo(args.reason)

@@ -1,7 +1,8 @@
-"""GO's side effects and the cutover: flag snapshot, tags, stages flipped, watched, marked stable, killed.
+"""GO and the cutover, as methods of the release (mixed into ReleaseSession): GO with its lock, flag
+snapshot and tag; stages flipped, watched, marked stable, killed; the release closed.
 
-Each function takes a ReleaseSession, refuses what the release's state does not allow
-(ActionRefused, in words), and records every step in the log.
+Each method refuses what the release's state does not allow (ActionRefused, in words) and records
+every step through the release's own writer.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.core import gitrepo, kinds
-from cockpit.core.gate import Verdict
-from cockpit.core.release import Phase, StageStatus
-from cockpit.core.session import ActionRefused, ReleaseSession
+from cockpit.core.log.base import AppendRefused
+from cockpit.core.refusal import ActionRefused
+from cockpit.core.release import StageStatus
 from cockpit.runbook.durations import humanize
+
+if TYPE_CHECKING:
+    from cockpit.core.gate import Verdict
+    from cockpit.core.session import ReleaseSession
 
 
 @dataclass
@@ -30,178 +35,172 @@ class Outcome:
         return not self.problems and (self.flips is None or self.flips.ok)
 
 
-def _backend(session: ReleaseSession):  # noqa: ANN202 - FlagBackend, imported lazily (httpx)
-    from cockpit.core.flags.factory import make_backend
+class CutoverActions:
+    """GO and the stages; `self` is the ReleaseSession."""
 
-    return make_backend(session.runbook, session.environment)
+    # -- GO ------------------------------------------------------------------------------
+    def go_refusal(self: ReleaseSession, confirmation: str) -> str | None:
+        """Why GO may not be recorded now with this confirmation, or None."""
+        if not self.state.phase.before_go:
+            return f"this release is already '{self.state.phase}'"
+        verdict = self.verdict(require_signoff=True)
+        if not verdict.go:
+            return "the gate says NO-GO: " + "; ".join(verdict.reasons)
+        if confirmation.strip().lower() not in (self.target.short, self.target.sha):
+            return f"type the target's short SHA ({self.target.short}) to confirm GO"
+        return None
 
+    async def go(self: ReleaseSession, confirmation: str) -> Outcome:
+        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA:
+        take the lock, record GO, then the flag snapshot and the tag; a failed snapshot or push is
+        reported, not hidden."""
+        refusal = self.go_refusal(confirmation)
+        if refusal:
+            raise ActionRefused(refusal)
+        await self._hold_lock()
+        verdict = self.verdict(require_signoff=True)
+        await self.record(kinds.DECISION_GO, {
+            "target_sha": self.target.sha,
+            "confirmation": confirmation.strip(),
+            "evidence": {k: v.status.value for k, v in self.state.evidence.items()},
+            "warnings": verdict.warnings,
+        })
+        problems: list[str] = []
+        if self.runbook.flags is not None and self.runbook.all_flags:
+            problems += await self._snapshot()
+        first = self.runbook.stages[0].id if self.runbook.stages else self.target.short
+        problems += await self._tag(first)
+        return Outcome(problems=problems)
 
-async def hold_lock(session: ReleaseSession) -> None:
-    """Take (or renew) the environment's cutover lock for this release: one cutover per environment."""
-    from cockpit.core.log.base import AppendRefused
-    from cockpit.core.log.lock import take_lock
-
-    try:
-        await asyncio.to_thread(take_lock, session.log, session.environment, session.release_id, session.actor,
-                                session.runbook.release.lock_lease, now=session.clock())
-    except AppendRefused as e:
-        raise ActionRefused(f"{e}. Wait for the lease to end, or force it: "
-                            f"cockpit log unlock --config … --env {session.environment} --reason …") from None
-
-
-async def _free_lock(session: ReleaseSession) -> None:
-    from cockpit.core.log.base import AppendRefused
-    from cockpit.core.log.lock import release_lock
-
-    try:
-        await asyncio.to_thread(release_lock, session.log, session.environment, session.release_id, session.actor,
-                                now=session.clock())
-    except AppendRefused:
-        pass  # not ours (any more): nothing to give back
-
-
-async def go(session: ReleaseSession, confirmation: str) -> Outcome:
-    """Take the lock, record GO, then the flag snapshot and the tag; a failed snapshot or push is
-    reported, not hidden."""
-    session.decide_go_check(confirmation)
-    await hold_lock(session)
-    await session.decide_go(confirmation)
-    problems: list[str] = []
-    if session.runbook.flags is not None and session.runbook.all_flags:
-        problems += await _snapshot(session)
-    first = session.runbook.stages[0].id if session.runbook.stages else session.target.short
-    problems += await _tag(session, first)
-    return Outcome(problems=problems)
-
-
-async def _snapshot(session: ReleaseSession) -> list[str]:
-    from cockpit.core.flags.flip import snapshot, snapshot_payload
-
-    try:
-        backend = _backend(session)
-    except Exception as e:  # missing secret, bad config: the snapshot is missing, say so
-        await session.record(kinds.FLAGS_SNAPSHOT, {"flags": {}, "error": str(e)})
-        return [f"flag snapshot not taken: {e}"]
-    try:
-        snap = await snapshot(backend, session.runbook.all_flags)
-    finally:
-        await backend.aclose()
-    await session.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(snap))
-    unread = [f for f, v in snap.items() if v is None]
-    return [f"flag snapshot could not read: {', '.join(unread)}"] if unread else []
-
-
-async def _tag(session: ReleaseSession, suffix: str) -> list[str]:
-    """Seed 000's `pre-<...>-layer-X`: an annotated tag on the target, pushed when a remote is set."""
-    prefix = session.runbook.release.tag_prefix
-    if not prefix:
-        return []
-    name = f"{prefix}{suffix}"
-    repo = session.runbook.repo_path
-    message = f"{session.release_id}: {session.actor.name} before {suffix}"
-    try:
-        await asyncio.to_thread(gitrepo.create_tag, repo, name, session.target.sha, message)
-    except gitrepo.GitRefError as e:
-        await session.record(kinds.TAG_CREATED, {"tag": name, "sha": session.target.sha, "ok": False, "error": str(e)})
-        return [f"tag {name} not created: {e}"]
-    await session.record(kinds.TAG_CREATED, {"tag": name, "sha": session.target.sha, "ok": True})
-    remote = session.runbook.release.remote
-    if not remote:
-        return []
-    try:
-        await asyncio.to_thread(gitrepo.push_tag, repo, remote, name)
-    except (gitrepo.GitPushError, gitrepo.GitRefError) as e:
-        await session.record(kinds.TAG_PUSHED, {"tag": name, "remote": remote, "ok": False, "error": str(e)})
-        return [f"tag {name} was created but not pushed to {remote}: {e}"]
-    await session.record(kinds.TAG_PUSHED, {"tag": name, "remote": remote, "ok": True})
-    return []
-
-
-def stage_verdict(session: ReleaseSession, stage_id: str) -> Verdict:
-    return session.verdict(stage=stage_id)
-
-
-async def start_stage(session: ReleaseSession, stage_id: str) -> Outcome:
-    """Flip the stage's flags on after its gate says GO; the stage's checks are then watched."""
-    from cockpit.core.flags.flip import flip_many
-
-    stage = session.runbook.stage(stage_id)
-    if not session.state.is_go or session.state.phase not in (Phase.GO, Phase.CUTOVER):
-        raise ActionRefused(f"stages start after GO; this release is '{session.state.phase}'")
-    status = session.state.stage(stage_id).status
-    if status in (StageStatus.STARTED, StageStatus.STABLE):
-        raise ActionRefused(f"stage '{stage_id}' is already {status}")
-    verdict = stage_verdict(session, stage_id)
-    if not verdict.go:
-        raise ActionRefused("; ".join(verdict.reasons))
-    # The flag service first: a missing token refuses the stage before anything is recorded.
-    backend = _backend(session) if stage.flags else None
-    await hold_lock(session)
-    problems = []
-    if session.runbook.stages and stage_id != session.runbook.stages[0].id:
-        problems += await _tag(session, stage_id)
-    await session.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags})
-    flips = None
-    if backend is not None:
+    async def _hold_lock(self: ReleaseSession) -> None:
         try:
-            flips = await flip_many(backend, {f: True for f in stage.flags}, reason=f"stage {stage_id}: {stage.title}",
-                                    actor=session.actor, log=session.log, release_id=session.release_id,
-                                    environment=session.environment, stage=stage_id,
-                                    retries=session.runbook.flags.retries if session.runbook.flags else 3)
+            await self.take_lock()
+        except AppendRefused as e:
+            raise ActionRefused(f"{e}. Wait for the lease to end, or force it: "
+                                f"cockpit log unlock --config … --env {self.environment} --reason …") from None
+
+    async def _snapshot(self: ReleaseSession) -> list[str]:
+        from cockpit.core.flags.flip import snapshot, snapshot_payload
+
+        try:
+            backend = self.flag_backend()
+        except Exception as e:  # missing secret, bad config: the snapshot is missing, say so
+            await self.record(kinds.FLAGS_SNAPSHOT, {"flags": {}, "error": str(e)})
+            return [f"flag snapshot not taken: {e}"]
+        try:
+            snap = await snapshot(backend, self.runbook.all_flags)
         finally:
             await backend.aclose()
-        await session.refresh()
-    return Outcome(problems=problems, flips=flips)
+        await self.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(snap))
+        unread = [f for f, v in snap.items() if v is None]
+        return [f"flag snapshot could not read: {', '.join(unread)}"] if unread else []
 
+    async def _tag(self: ReleaseSession, suffix: str) -> list[str]:
+        """Seed 000's `pre-<...>-layer-X`: an annotated tag on the target, pushed when a remote is set."""
+        prefix = self.runbook.release.tag_prefix
+        if not prefix:
+            return []
+        name = f"{prefix}{suffix}"
+        repo = self.runbook.repo_path
+        message = f"{self.release_id}: {self.actor.name} before {suffix}"
+        try:
+            await asyncio.to_thread(gitrepo.create_tag, repo, name, self.target.sha, message)
+        except gitrepo.GitRefError as e:
+            await self.record(kinds.TAG_CREATED, {"tag": name, "sha": self.target.sha, "ok": False, "error": str(e)})
+            return [f"tag {name} not created: {e}"]
+        await self.record(kinds.TAG_CREATED, {"tag": name, "sha": self.target.sha, "ok": True})
+        remote = self.runbook.release.remote
+        if not remote:
+            return []
+        try:
+            await asyncio.to_thread(gitrepo.push_tag, repo, remote, name)
+        except (gitrepo.GitPushError, gitrepo.GitRefError) as e:
+            await self.record(kinds.TAG_PUSHED, {"tag": name, "remote": remote, "ok": False, "error": str(e)})
+            return [f"tag {name} was created but not pushed to {remote}: {e}"]
+        await self.record(kinds.TAG_PUSHED, {"tag": name, "remote": remote, "ok": True})
+        return []
 
-def stable_after(session: ReleaseSession, stage_id: str) -> timedelta | None:
-    """How long until the stage's monitor window is over (None when it is, or there is none)."""
-    stage = session.runbook.stage(stage_id)
-    started = session.state.stage(stage_id).started_at
-    if stage.monitor is None or started is None:
+    # -- stages ----------------------------------------------------------------------------
+    def stage_refusal(self: ReleaseSession, stage_id: str) -> str | None:
+        """Why the stage may not start now (its gate, the order of stages, the release's phase), or None."""
+        if not self.state.is_go or not self.state.phase.holds_lock:
+            return f"stages start after GO; this release is '{self.state.phase}'"
+        status = self.state.stage(stage_id).status
+        if status in (StageStatus.STARTED, StageStatus.STABLE):
+            return f"stage '{stage_id}' is already {status}"
+        verdict = self.stage_verdict(stage_id)
+        return None if verdict.go else "; ".join(verdict.reasons)
+
+    def stage_verdict(self: ReleaseSession, stage_id: str) -> Verdict:
+        return self.verdict(stage=stage_id)
+
+    async def start_stage(self: ReleaseSession, stage_id: str) -> Outcome:
+        """Flip the stage's flags on after its gate says GO; the stage's checks are then watched."""
+        stage = self.runbook.stage(stage_id)
+        refusal = self.stage_refusal(stage_id)
+        if refusal:
+            raise ActionRefused(refusal)
+        # The flag service first: a missing token refuses the stage before anything is recorded.
+        backend = self.flag_backend() if stage.flags else None
+        try:
+            await self._hold_lock()
+            problems = []
+            if self.runbook.stages and stage_id != self.runbook.stages[0].id:
+                problems += await self._tag(stage_id)
+            await self.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags})
+            flips = None
+            if backend is not None:
+                flips = await self.flip_flags({f: True for f in stage.flags}, reason=f"stage {stage_id}: {stage.title}",
+                                              stage=stage_id, backend=backend)
+        finally:
+            if backend is not None:
+                await backend.aclose()
+        return Outcome(problems=problems, flips=flips)
+
+    def stable_after(self: ReleaseSession, stage_id: str) -> timedelta | None:
+        """How long until the stage's monitor window is over (None when it is, or there is none)."""
+        stage = self.runbook.stage(stage_id)
+        started = self.state.stage(stage_id).started_at
+        if stage.monitor is None or started is None:
+            return None
+        left = started + stage.monitor - self.clock()
+        return left if left > timedelta(0) else None
+
+    def stable_refusal(self: ReleaseSession, stage_id: str) -> str | None:
+        """Why the stage may not be marked stable now, or None."""
+        st = self.state.stage(stage_id)
+        if st.status is not StageStatus.STARTED:
+            return f"only a started stage can be marked stable; '{stage_id}' is {st.status}"
+        left = self.stable_after(stage_id)
+        if left is not None:
+            return f"stage '{stage_id}' is in its monitor window for {humanize(left)} more"
+        failing = self.verdict(stage=stage_id).failing_checks
+        if failing:
+            return "its checks do not pass: " + "; ".join(i.text for i in failing)
         return None
-    left = started + stage.monitor - session.clock()
-    return left if left > timedelta(0) else None
 
+    async def mark_stable(self: ReleaseSession, stage_id: str, note: str) -> None:
+        refusal = self.stable_refusal(stage_id)
+        if refusal:
+            raise ActionRefused(refusal)
+        await self.record(kinds.STAGE_STABLE, {"stage": stage_id, "note": note})
 
-async def mark_stable(session: ReleaseSession, stage_id: str, note: str) -> None:
-    st = session.state.stage(stage_id)
-    if st.status is not StageStatus.STARTED:
-        raise ActionRefused(f"only a started stage can be marked stable; '{stage_id}' is {st.status}")
-    left = stable_after(session, stage_id)
-    if left is not None:
-        raise ActionRefused(f"stage '{stage_id}' is in its monitor window for {humanize(left)} more")
-    failing = [r for r in session.verdict(stage=stage_id).reasons if r.startswith("MUST")]
-    if failing:
-        raise ActionRefused("its checks do not pass: " + "; ".join(failing))
-    await session.record(kinds.STAGE_STABLE, {"stage": stage_id, "note": note})
+    async def kill_stage(self: ReleaseSession, stage_id: str, reason: str) -> Outcome:
+        """The stage's kill switch: all its flags off at once, the exact outcome per flag logged."""
+        stage = self.runbook.stage(stage_id)
+        result = await self.kill(stage.flags, reason=reason, stage=stage_id)
+        await self.record(kinds.STAGE_KILLED, {"stage": stage_id, "flags": stage.flags, "reason": reason,
+                                               "ok": result.ok, "outcome": result.to_json()["flips"]})
+        return Outcome(problems=[r.summary() for r in result.failed], flips=result)
 
-
-async def kill_stage(session: ReleaseSession, stage_id: str, reason: str) -> Outcome:
-    """The stage's kill switch: all its flags off at once, the exact outcome per flag logged."""
-    from cockpit.core.flags.flip import kill_switch
-
-    stage = session.runbook.stage(stage_id)
-    if not reason.strip():
-        raise ActionRefused("the kill switch needs a reason")
-    backend = _backend(session)
-    try:
-        result = await kill_switch(backend, stage.flags, reason=reason, actor=session.actor, log=session.log,
-                                   release_id=session.release_id, environment=session.environment,
-                                   stage=stage_id)
-    finally:
-        await backend.aclose()
-    await session.record(kinds.STAGE_KILLED, {"stage": stage_id, "flags": stage.flags, "reason": reason,
-                                              "ok": result.ok, "outcome": result.to_json()["flips"]})
-    await session.refresh()
-    return Outcome(problems=[r.summary() for r in result.failed], flips=result)
-
-
-async def finish(session: ReleaseSession, note: str) -> None:
-    pending = [s.id for s in session.runbook.stages if session.state.stage(s.id).status is not StageStatus.STABLE]
-    if pending:
-        raise ActionRefused(f"stages not yet stable: {', '.join(pending)}")
-    if not session.state.is_go:
-        raise ActionRefused("the release was never GO")
-    await session.record(kinds.RELEASE_DONE, {"note": note})
-    await _free_lock(session)
+    async def finish(self: ReleaseSession, note: str) -> None:
+        pending = [s.id for s in self.runbook.stages if self.state.stage(s.id).status is not StageStatus.STABLE]
+        if pending:
+            raise ActionRefused(f"stages not yet stable: {', '.join(pending)}")
+        if not self.state.is_go:
+            raise ActionRefused("the release was never GO")
+        await self.record(kinds.RELEASE_DONE, {"note": note})
+        try:
+            await self.release_lock()
+        except AppendRefused:
+            pass  # not ours (any more): nothing to give back

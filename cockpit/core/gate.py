@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cockpit.core.evidence import Evidence, Status
@@ -32,13 +33,38 @@ class SignOff:
     """What git said is wrong with the rollback ref (empty when it is a valid ancestor of the target)."""
 
 
+class Requirement(StrEnum):
+    MUST = "MUST"      # blocks GO (a blocking check, or a rule such as the sign-off)
+    SHOULD = "SHOULD"  # shown, never blocking
+
+
+@dataclass(frozen=True)
+class VerdictItem:
+    """One thing the verdict says is not right, typed so that nobody re-parses its words."""
+
+    text: str
+    """The sentence a release owner reads (a check's begins with MUST or SHOULD)."""
+    requirement: Requirement = Requirement.MUST
+    check_id: str | None = None
+    """The check it is about; None for a rule (main, sign-off, stage order)."""
+    status: Status | None = None
+    """The check's status as it stands now (freshness applied)."""
+
+    @property
+    def blocking(self) -> bool:
+        return self.requirement is Requirement.MUST
+
+    @property
+    def stale(self) -> bool:
+        return self.status is Status.STALE
+
+
 @dataclass(frozen=True)
 class Verdict:
     decision: str
-    reasons: list[str]
-    """Why NO-GO, one sentence each; empty for GO."""
-    warnings: list[str] = field(default_factory=list)
-    """SHOULD items not passing: shown, never blocking."""
+    items: list[VerdictItem] = field(default_factory=list)
+    evidence: Mapping[str, Evidence | None] = field(default_factory=dict)
+    """Every check's evidence as it stands at the verdict's `now`: freshness is judged here, once."""
     counted: int = 0
     passed: int = 0
 
@@ -46,14 +72,35 @@ class Verdict:
     def go(self) -> bool:
         return self.decision == GO
 
+    @property
+    def reasons(self) -> list[str]:
+        """Why NO-GO, one sentence each; empty for GO."""
+        return [i.text for i in self.items if i.blocking]
+
+    @property
+    def warnings(self) -> list[str]:
+        """SHOULD items not passing: shown, never blocking."""
+        return [i.text for i in self.items if not i.blocking]
+
+    @property
+    def failing_checks(self) -> list[VerdictItem]:
+        """The blocking items that are checks (not rules)."""
+        return [i for i in self.items if i.blocking and i.check_id is not None]
+
+
+def current(check: CheckConfig, ev: Evidence | None, now: datetime) -> Evidence | None:
+    """The evidence as it counts at `now`: a pass older than the check's max_age is stale."""
+    return ev.freshness(check.max_age, now) if ev else None
+
 
 def gated_checks(runbook: Runbook, stage: str | None = None) -> list[CheckConfig]:
     """The checks that gate the release (stage=None) or one stage."""
     return [c for c in runbook.checks if c.stage == stage]
 
 
-def describe(check: CheckConfig, ev: Evidence | None, now: datetime) -> str | None:
-    """Why this check does not count as passing, in a release owner's words; None when it passes."""
+def describe(check: CheckConfig, ev: Evidence | None, now: datetime, judged: Evidence | None = None) -> str | None:
+    """Why this check does not count as passing, in a release owner's words; None when it passes.
+    `judged` is `current(check, ev, now)` when the caller has it already."""
     name = f"'{check.label}'"
     if ev is None or ev.status is Status.PENDING:
         if check.kind == "manual":
@@ -63,7 +110,8 @@ def describe(check: CheckConfig, ev: Evidence | None, now: datetime) -> str | No
         return f"{name} has no evidence yet"
     if ev.status is Status.STALE:  # the check itself found old data (a file's mtime, a report's timestamp)
         return f"{name} is stale: {ev.detail}"
-    ev = ev.freshness(check.max_age, now)
+    ev = judged if judged is not None else current(check, ev, now)
+    assert ev is not None
     if ev.status is Status.PASS:
         return None
     if ev.status is Status.STALE:  # the evidence itself is too old: take it again
@@ -91,18 +139,19 @@ def evaluate(
     target_on_main: None when unknown (not computed); False makes a protected environment NO-GO.
     require_signoff: at the decision itself; `cockpit check` judges sign-off only once one exists.
     """
-    reasons: list[str] = []
-    warnings: list[str] = []
+    items: list[VerdictItem] = []
+    judged = {c.id: current(c, evidence.get(c.id), now) for c in runbook.checks}
     checks = gated_checks(runbook, stage)
     passed = 0
     for check in checks:
-        problem = describe(check, evidence.get(check.id), now)
+        problem = describe(check, evidence.get(check.id), now, judged[check.id])
         if problem is None:
             passed += 1
-        elif check.blocking:
-            reasons.append(f"MUST {problem}")
-        else:
-            warnings.append(f"SHOULD {problem}")
+            continue
+        req = Requirement.MUST if check.blocking else Requirement.SHOULD
+        ev = judged[check.id]
+        items.append(VerdictItem(f"{req} {problem}", req, check.id, ev.status if ev else Status.PENDING))
+    reasons: list[str] = []
 
     protected = runbook.environments[environment].protected
     if protected and target_on_main is False:
@@ -125,8 +174,10 @@ def evaluate(
         if missing:
             reasons.append(f"stage '{stage}' may start only after {', '.join(missing)} is marked stable")
 
-    return Verdict(decision=NO_GO if reasons else GO, reasons=reasons, warnings=warnings,
-                   counted=len(checks), passed=passed)
+    items += [VerdictItem(r) for r in reasons]
+    blocked = any(i.blocking for i in items)
+    return Verdict(decision=NO_GO if blocked else GO, items=items, evidence=judged, counted=len(checks),
+                   passed=passed)
 
 
 def _signoff_reasons(signoff: SignOff | None) -> list[str]:

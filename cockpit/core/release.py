@@ -33,6 +33,22 @@ class Phase(StrEnum):
     def finished(self) -> bool:
         return self in (Phase.DONE, Phase.ROLLED_BACK)
 
+    @property
+    def before_go(self) -> bool:
+        """Still deciding: sign-off and the decision are recorded now, not later."""
+        return self in (Phase.PREPARING, Phase.NO_GO)
+
+    @property
+    def holds_lock(self) -> bool:
+        """GO and in cutover: the release keeps the environment's lock and its lease renewed."""
+        return self in (Phase.GO, Phase.CUTOVER)
+
+    @property
+    def in_flight(self) -> bool:
+        """GO given and not yet closed or rolled back: the release is live in its environment, so it is
+        resumed whatever main points at, it holds the cutover lock, and its flips are not break-glass."""
+        return self in (Phase.GO, Phase.CUTOVER, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED)
+
 
 class StageStatus(StrEnum):
     PENDING = "pending"
@@ -167,7 +183,10 @@ def _evidence(s: ReleaseState, e: Entry) -> None:
             ev = Evidence.from_json(d)
         except (KeyError, ValueError):
             continue  # an entry written by a newer cockpit: skip what we cannot read
-        s.evidence[ev.check_id] = ev
+        seen = s.evidence.get(ev.check_id)
+        # Keep the newest: a cockpit folding others' entries into its own may have seen a later re-take.
+        if seen is None or ev.taken_at >= seen.taken_at:
+            s.evidence[ev.check_id] = ev
 
 
 def _ticked(s: ReleaseState, e: Entry) -> None:

@@ -1,15 +1,17 @@
-"""A release session: one environment's current release, and the actions a release owner takes.
+"""A release session: one environment's release as one object, and the only writer of its entries.
 
-Every action appends an entry to the log and folds it into the state, so the CLI, the TUI and
-a resumed cockpit all see the same release. The methods are async: log appends run in a thread
-(a shared store may be slow or away), evidence and flags are concurrent I/O.
+Everything that happens to a release — evidence, ticks, sign-off, decisions, flips, the lock, GO,
+stages, rollback steps, notes — is recorded through `ReleaseSession.record`, which scrubs secrets,
+appends (in a thread: a shared store may be slow or away) and folds the entry into the state. So a
+rule about writing lives in one place, and the CLI, the TUI, the rollback and a resumed cockpit all
+see the same release. GO and the stages are methods too (cockpit.core.cutover, mixed in here).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,15 +19,23 @@ from cockpit import __version__
 from cockpit.core import gitrepo, kinds
 from cockpit.core.checks import take_all
 from cockpit.core.checks.context import CheckContext, Target
+from cockpit.core.cutover import CutoverActions
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.gate import SignOff, Verdict, evaluate
-from cockpit.core.log.base import LogFilter, ReleaseLog
+from cockpit.core.log import lock
+from cockpit.core.log.base import Guard, LogFilter, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
-from cockpit.core.release import Phase, ReleaseState, StageStatus, fold
+from cockpit.core.release import ReleaseState, StageStatus, fold
+from cockpit.core.secrets import redact_obj
 
 if TYPE_CHECKING:
+    from cockpit.core.flags.base import FlagBackend
+    from cockpit.core.flags.flip import FlipResult, KillSwitchResult
+    from cockpit.core.log.lock import LockInfo
     from cockpit.runbook.config import Runbook
+
+_PAGE = 500
 
 
 def find_current(log: ReleaseLog, environment: str) -> ReleaseState | None:
@@ -46,8 +56,13 @@ def _new_release_id(log: ReleaseLog, runbook: Runbook, environment: str, target:
     return rid
 
 
+def no_release_id(runbook: Runbook, environment: str) -> str:
+    """Where flips outside any release are recorded (break-glass before the first release)."""
+    return f"{runbook.release.name}-{environment}-no-release"
+
+
 @dataclass
-class ReleaseSession:
+class ReleaseSession(CutoverActions):
     runbook: Runbook
     log: ReleaseLog
     environment: str
@@ -57,6 +72,14 @@ class ReleaseSession:
     main_problem: str | None = None
     """Why target_on_main could not be decided (e.g. [release] main does not exist here)."""
     clock: Callable[[], datetime] = utcnow
+    _read_through: int = field(default=-1, repr=False)
+    """The log has been read (folded) up to this seq; entries this session wrote are folded as written."""
+    _written: set[str] = field(default_factory=set, repr=False)
+    """uids of entries this session wrote and folded that a later read must not fold again."""
+
+    def __post_init__(self) -> None:
+        if self._read_through < 0:
+            self._read_through = self.state.last_seq
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -64,12 +87,11 @@ class ReleaseSession:
                    ref: str | None = None, *, clock: Callable[[], datetime] = utcnow) -> ReleaseSession:
         """Resume the environment's release, or open a new one for `ref` (default: [release] main).
 
-        A release that is GO, in cutover or rolling back is resumed whatever main points at now;
+        A release in flight (GO, in cutover or rolling back) is resumed whatever main points at now;
         asking for another target while one is in flight is refused.
         """
         current = await asyncio.to_thread(find_current, log, environment)
-        in_flight = current is not None and current.phase in (Phase.GO, Phase.CUTOVER, Phase.ROLLING_BACK,
-                                                              Phase.ROLLBACK_FAILED)
+        in_flight = current is not None and current.phase.in_flight
         if in_flight and ref is None:
             target = current.target  # type: ignore[union-attr]
         else:
@@ -100,6 +122,32 @@ class ReleaseSession:
         })
         return session
 
+    @classmethod
+    async def attach(cls, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, *,
+                     release_id: str | None = None, clock: Callable[[], datetime] = utcnow) -> ReleaseSession:
+        """The environment's current release (or the one named), folded from the log, without opening it:
+        what the flag commands, the rollback and the log commands act on. With no release ever opened,
+        the environment's placeholder release (no_release_id), which holds break-glass flips."""
+        def read() -> ReleaseState | None:
+            if release_id is None:
+                return find_current(log, environment)
+            return fold(release_id, environment, log.entries(LogFilter(release_id=release_id)))
+
+        state = await asyncio.to_thread(read)
+        if state is None:
+            state = ReleaseState(release_id=no_release_id(runbook, environment), environment=environment)
+        return cls(runbook=runbook, log=log, environment=environment, state=state, actor=actor, clock=clock)
+
+    async def sibling(self, release_id: str) -> ReleaseSession:
+        """Another release of this environment, to record what concerns it (breaking its lock)."""
+        return await type(self).attach(self.runbook, self.log, self.environment, self.actor, release_id=release_id,
+                                       clock=self.clock)
+
+    @property
+    def opened(self) -> bool:
+        """A release was opened (not the placeholder of an environment without releases)."""
+        return self.state.target is not None
+
     @property
     def target(self) -> Target:
         assert self.state.target is not None
@@ -109,26 +157,37 @@ class ReleaseSession:
     def release_id(self) -> str:
         return self.state.release_id
 
-    # -- the log ---------------------------------------------------------------------
-    async def record(self, kind: str, payload: dict[str, Any]) -> Entry:
+    # -- the one writer --------------------------------------------------------------
+    async def record(self, kind: str, payload: dict[str, Any], *, guard: Guard | None = None) -> Entry:
+        """Append one entry of this release and fold it in. The payload is scrubbed of known secrets;
+        a guard (the lock) runs inside the store's serialised append and may refuse it."""
         new = NewEntry(release_id=self.release_id, environment=self.environment, kind=kind,
-                       payload=payload, actor=self.actor, at=self.clock())
-        entry = await asyncio.to_thread(self.log.append, new)
+                       payload=redact_obj(payload), actor=self.actor, at=self.clock())
+        entry = await asyncio.to_thread(self._append, new, guard)
+        self._written.add(entry.uid)
         self.state.apply(entry)
         return entry
 
+    def _append(self, new: NewEntry, guard: Guard | None) -> Entry:
+        return self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
+
     async def refresh(self) -> ReleaseState:
-        """Fold in entries appended by others (another cockpit, the flag module) since we last looked."""
+        """Fold in the entries appended since we last read (by another cockpit or command): only those."""
         def read() -> list[Entry]:
-            return list(self.log.entries(LogFilter(release_id=self.release_id)))
-        entries = await asyncio.to_thread(read)
-        seen = self.state.evidence
-        self.state = fold(self.release_id, self.environment, entries)
-        # Re-takes that changed nothing were not logged: keep what this cockpit saw more recently.
-        for check_id, ev in seen.items():
-            logged = self.state.evidence.get(check_id)
-            if logged is None or ev.taken_at > logged.taken_at:
-                self.state.evidence[check_id] = ev
+            out, after = [], self._read_through
+            while True:
+                page = self.log.page(LogFilter(release_id=self.release_id), after_seq=after, limit=_PAGE)
+                out += page
+                if len(page) < _PAGE:
+                    return out
+                after = page[-1].seq
+
+        for e in await asyncio.to_thread(read):
+            self._read_through = max(self._read_through, e.seq)
+            if e.uid in self._written:  # ours, folded when it was written (maybe spooled then)
+                self._written.discard(e.uid)
+                continue
+            self.state.apply(e)
         return self.state
 
     # -- evidence ----------------------------------------------------------------------
@@ -184,7 +243,7 @@ class ReleaseSession:
         return gitrepo.validate_rollback_ref(self.runbook.repo_path, rollback_ref, self.target.sha)
 
     async def sign_off(self, release_owner: str, rollback_owner: str, rollback_ref: str) -> SignOff:
-        if self.state.phase not in (Phase.PREPARING, Phase.NO_GO):
+        if not self.state.phase.before_go:
             raise ActionRefused(f"sign-off is recorded before GO; this release is '{self.state.phase}'")
         ref = rollback_ref.strip()
         problems = await asyncio.to_thread(self.validate_rollback_ref, ref) if ref else []
@@ -204,27 +263,95 @@ class ReleaseSession:
         return await self.record(kinds.DECISION_NOGO, {"reason": reason.strip(),
                                                         "reasons": self.verdict(require_signoff=True).reasons})
 
-    def decide_go_check(self, confirmation: str) -> None:
-        """Raise ActionRefused unless GO may be recorded now with this confirmation."""
-        if self.state.phase not in (Phase.PREPARING, Phase.NO_GO):
-            raise ActionRefused(f"this release is already '{self.state.phase}'")
-        verdict = self.verdict(require_signoff=True)
-        if not verdict.go:
-            raise ActionRefused("the gate says NO-GO: " + "; ".join(verdict.reasons))
-        if confirmation.strip().lower() not in (self.target.short, self.target.sha):
-            raise ActionRefused(f"type the target's short SHA ({self.target.short}) to confirm GO")
-
-    async def decide_go(self, confirmation: str) -> Entry:
-        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA."""
-        self.decide_go_check(confirmation)
-        verdict = self.verdict(require_signoff=True)
-        return await self.record(kinds.DECISION_GO, {
-            "target_sha": self.target.sha,
-            "confirmation": confirmation.strip(),
-            "evidence": {k: v.status.value for k, v in self.state.evidence.items()},
-            "warnings": verdict.warnings,
-        })
-
     async def note(self, text: str) -> Entry:
         return await self.record(kinds.NOTE, {"text": text})
 
+    # -- flags ---------------------------------------------------------------------------
+    @property
+    def break_glass(self) -> bool:
+        """A flip in a protected environment outside a release in flight is break-glass: it needs a
+        reason and is logged as such."""
+        return self.runbook.environments[self.environment].protected and not self.state.phase.in_flight
+
+    def flag_backend(self) -> FlagBackend:
+        """The runbook's flag service; raises MissingSecret / FlagError when it cannot be reached."""
+        from cockpit.core.flags.factory import make_backend  # httpx: only for sessions that flip
+
+        return make_backend(self.runbook, self.environment)
+
+    async def flip_flags(self, wanted: Mapping[str, bool], *, reason: str, stage: str | None = None,
+                         restore: bool = False, backend: FlagBackend | None = None,
+                         backoff: float = 0.5) -> KillSwitchResult:
+        """Flip flags (all at once), each flip recorded. restore=True leaves alone the flags already in
+        the wanted state (the rollback's snapshot restore). A given backend is not closed here."""
+        from cockpit.core.flags import flip
+
+        if self.break_glass and not reason.strip():
+            raise ActionRefused("a break-glass flip needs a reason")
+        own = backend is None
+        backend = backend or self.flag_backend()
+        kw: dict[str, Any] = {"reason": reason, "actor": self.actor, "record": self.record,
+                              "break_glass": self.break_glass, "stage": stage, "backoff": backoff,
+                              "retries": self.runbook.flags.retries if self.runbook.flags else 3}
+        try:
+            if restore:
+                return await flip.restore_snapshot(backend, wanted, **kw)
+            return await flip.flip_many(backend, wanted, **kw)
+        finally:
+            if own:
+                await backend.aclose()
+
+    async def flip(self, flag: str, enabled: bool, *, reason: str, backend: FlagBackend | None = None) -> FlipResult:
+        """One flag on or off (`cockpit flags set`), recorded with the stage it belongs to."""
+        result = await self.flip_flags({flag: enabled}, reason=reason, stage=self.runbook.stage_of(flag),
+                                       backend=backend)
+        return result.results[0]
+
+    async def kill(self, flags: Iterable[str], *, reason: str, stage: str | None = None,
+                   backend: FlagBackend | None = None) -> KillSwitchResult:
+        """The kill switch: every flag off at once (seed 001's emergency rollback: all OFF in under 2 minutes)."""
+        if not reason.strip():
+            raise ActionRefused("the kill switch needs a reason")
+        return await self.flip_flags({f: False for f in dict.fromkeys(flags)}, reason=reason, stage=stage,
+                                     backend=backend)
+
+    # -- the environment's lock ------------------------------------------------------------
+    async def take_lock(self) -> Entry:
+        """Take (or renew) the environment's cutover lock for this release: one cutover per environment."""
+        kind, payload, guard = lock.take(self.environment, self.release_id, self.actor,
+                                         self.runbook.release.lock_lease, self.clock())
+        return await self.record(kind, payload, guard=guard)
+
+    async def renew_lock(self) -> Entry:
+        kind, payload, guard = lock.renew(self.environment, self.release_id, self.actor,
+                                          self.runbook.release.lock_lease, self.clock())
+        return await self.record(kind, payload, guard=guard)
+
+    async def release_lock(self) -> Entry:
+        kind, payload, guard = lock.give_back(self.environment, self.release_id, self.actor, self.clock())
+        return await self.record(kind, payload, guard=guard)
+
+    async def force_unlock(self, reason: str, held: LockInfo) -> Entry:
+        """Break the lock `held` (of this release); recorded with the reason and who held it."""
+        kind, payload, guard = lock.force(self.environment, held, reason, self.clock())
+        return await self.record(kind, payload, guard=guard)
+
+    async def lock_holder(self) -> LockInfo | None:
+        return await asyncio.to_thread(lock.lock_holder, self.log, self.environment, self.clock())
+
+    async def keep_lease(self) -> str:
+        """Renew the lock's lease while this release is in its cutover and holds it (called periodically
+        by whatever shows the release); returns who holds the lock, for a status line."""
+        try:
+            holder = await self.lock_holder()
+        except Exception as e:  # noqa: BLE001 - a status line must not raise
+            return f"lock unknown: {type(e).__name__}"
+        if holder is None:
+            return ""
+        mine = holder.release_id == self.release_id and holder.holder.name == self.actor.name
+        if mine and self.state.phase.holds_lock:
+            try:
+                await self.renew_lock()
+            except Exception:  # noqa: BLE001 - refused or store away: the next poll shows the truth
+                pass
+        return f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M}Z"

@@ -361,6 +361,10 @@ class Runbook(_Model):
     def repo_path(self) -> Path:
         return self.resolve_path(self.release.repo)
 
+    def stage_of(self, flag: str) -> str | None:
+        """The first stage that flips this flag (None: the runbook's stages do not name it)."""
+        return next((s.id for s in self.stages if flag in s.flags), None)
+
     @property
     def all_flags(self) -> list[str]:
         seen: dict[str, None] = {}

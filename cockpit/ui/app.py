@@ -4,9 +4,11 @@ Startup paints the readiness checklist from the runbook's outline first; then, i
 validates the runbook, opens its log and imports the core; then it opens the release (see
 cockpit.core.opening). Nothing heavy is imported before the first paint (a test checks).
 
-The shell is thin: every action is a worker that calls one core coroutine (cockpit.core.session /
-cockpit.core.cutover); when the release's state changes the app bumps `version`, and screens
-re-render from the session. Worker errors land in one handler and become notifications.
+The shell is thin: every action is a worker that calls one method of the release
+(cockpit.core.session.ReleaseSession). What the screens show is handed down to them as one
+CockpitView (cockpit.ui.view); when it changes the app publishes it and each screen redraws the
+rows that changed. Screens ask for work with messages (cockpit.ui.messages). Worker errors land in
+one handler and become notifications.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
-from textual.reactive import reactive
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from cockpit.core.evidence import Evidence, utcnow
@@ -29,7 +31,9 @@ from cockpit.core.refusal import ActionRefused
 from cockpit.runbook.outline import outline_of
 from cockpit.runbook.textsafe import printable
 from cockpit.ui import commands
+from cockpit.ui.messages import RunCore, TakeEvidence
 from cockpit.ui.screens.readiness import ReadinessScreen
+from cockpit.ui.view import CockpitView
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -59,31 +63,25 @@ class CockpitApp(App[None]):
     TITLE = "Release Cockpit"
     # Readiness starts as the default screen and becomes a mode in on_mount: a mode's first screen
     # makes Textual re-parse all CSS, which the first paint need not wait for. Cutover is built on first use.
-    MODES = {"cutover": lambda: _cutover_screen()}
     DEFAULT_MODE = "readiness"
     BINDINGS = commands.bindings(commands.GLOBAL)
-
-    version: reactive[int] = reactive(0, init=False)
-    """Bumped whenever the release's state changes; screens watch it and re-render."""
-    taking: reactive[tuple[int, int] | None] = reactive(None, init=False)
-    """(done, total) while evidence is being taken, else None."""
-    log_status: reactive[str] = reactive("", init=False)
-    """Where the log is, entries waiting in the spool, who holds the environment's lock."""
 
     def __init__(self, opening: Opening, *, environment: str | None = None,
                  ref: str | None = None, actor: Actor | str | None = None, clock: Callable[[], datetime] = utcnow,
                  refresh_every: float | None = 30.0, take_on_open: bool = True) -> None:
         super().__init__()
         self.opening = opening
-        self.outline = opening.outline
-        """What the checklist is drawn from; the validated runbook's own outline once it is loaded."""
+        environment = environment or opening.outline.default_environment
+        self.view = CockpitView(outline=opening.outline, environment=environment,
+                                changed=Signal(self, "release-changed"))
+        """What the screens show; handed down to each of them."""
         self.runbook: Runbook | None = None
         self.log_store: ReleaseLog | None = None
         if opening.loaded is not None:
             self.runbook, self.log_store = opening.loaded
         self.startup_error: str | None = None
         """Why the runbook or its log could not be opened; the app exits and the CLI prints it (exit 2)."""
-        self.environment = environment or self.outline.default_environment
+        self.environment = environment
         self.ref = ref
         self.actor: Actor | None = None if actor is None or isinstance(actor, str) else actor
         """Who acts; a name given (or none: COCKPIT_ACTOR, the OS user) is resolved after the first paint."""
@@ -91,16 +89,24 @@ class CockpitApp(App[None]):
         self.clock = clock
         self.refresh_every = refresh_every
         self.take_on_open = take_on_open
-        self.session: ReleaseSession | None = None
-        self.open_error: str | None = None
-        self.sub_title = f"{self.outline.name} · {self.environment}"
+        self.sub_title = f"{opening.outline.name} · {self.environment}"
+
+    @property
+    def session(self) -> ReleaseSession | None:
+        return self.view.session
+
+    @property
+    def open_error(self) -> str | None:
+        return self.view.open_error
 
     # -- lifecycle -------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
-        return ReadinessScreen()
+        return ReadinessScreen(self.view)
 
     def on_mount(self) -> None:
-        self.add_mode("readiness", ReadinessScreen)  # its stack exists: switch_mode returns to this screen
+        # Readiness's stack exists: switch_mode returns to this screen. Cutover is built on first use.
+        self.add_mode("readiness", lambda: ReadinessScreen(self.view))
+        self.add_mode("cutover", lambda: _cutover_screen(self.view))
         # Paint the checklist first, then open the release: opening validates the runbook, reads
         # the log and asks git, which would otherwise hold up the first paint.
         self.call_after_refresh(self.open_release)
@@ -117,18 +123,20 @@ class CockpitApp(App[None]):
             self.exit(return_code=2)
             return
         assert self.runbook is not None and self.log_store is not None and self.actor is not None
-        self.outline = outline_of(self.runbook)
+        view = self.view
+        view.runbook, view.outline = self.runbook, outline_of(self.runbook)
         try:
-            self.session = await session_class.open(self.runbook, self.log_store, self.environment, self.actor,
-                                                    self.ref, clock=self.clock)
+            session = await session_class.open(self.runbook, self.log_store, self.environment, self.actor,
+                                               self.ref, clock=self.clock)
         except Exception as e:  # shown on the screen: the cockpit must say why it cannot open the release
-            self.open_error = f"{type(e).__name__}: {e}" if not isinstance(e, ActionRefused) else str(e)
-            self.version += 1
+            view.open_error = f"{type(e).__name__}: {e}" if not isinstance(e, ActionRefused) else str(e)
+            view.publish()
             raise
-        self.sub_title = f"{self.outline.name} · {self.environment} · {self.session.release_id}"
+        view.session = session
+        self.sub_title = f"{view.outline.name} · {self.environment} · {session.release_id}"
         self.poll_log_status()
-        self.version += 1
-        if self.session.state.phase.value in ("go", "cutover", "rolling back", "rollback failed"):
+        view.publish()
+        if session.state.phase.in_flight:
             self.switch_mode("cutover")
         if self.take_on_open:  # after the release's state is on screen
             self.call_after_refresh(self.take_evidence)
@@ -145,37 +153,24 @@ class CockpitApp(App[None]):
             self.actor = current_actor(self._actor_name)
         return ReleaseSession
 
-    @work(exclusive=True, group="log-status", thread=True, exit_on_error=False)
-    def poll_log_status(self) -> None:
-        """Spool backlog and lock holder, read off the event loop (a shared store may be slow or away);
-        while this cockpit holds the cutover lock, its lease is renewed here."""
-        from cockpit.core.log.lock import lock_holder, renew
-
-        session = self.session
+    @work(exclusive=True, group="log-status", exit_on_error=False)
+    async def poll_log_status(self) -> None:
+        """Spool backlog and lock holder (the release keeps its lock's lease renewed while it holds it)."""
+        session = self.view.session
         if session is None:
             return
         parts = []
         waiting = getattr(self.log_store, "pending_count", lambda: 0)()
         if waiting:
             parts.append(f"{waiting} log entries waiting in the spool (store unreachable)")
-        try:
-            holder = lock_holder(self.log_store, self.environment, session.clock())
-        except Exception as e:  # noqa: BLE001 - a status line must not raise
-            holder, parts = None, [*parts, f"lock unknown: {type(e).__name__}"]
-        if holder is not None:
-            mine = holder.release_id == session.release_id and holder.holder.name == self.actor.name
-            if mine and session.state.phase.value in ("go", "cutover"):
-                try:
-                    renew(self.log_store, self.environment, session.release_id, self.actor,
-                          self.runbook.release.lock_lease, now=session.clock())
-                except Exception:  # noqa: BLE001 - shown by the next poll
-                    pass
-            parts.append(f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M}Z")
-        status = " · ".join(parts)
-        self.call_from_thread(setattr, self, "log_status", status)
+        lock = await session.keep_lease()
+        status = " · ".join([*parts, lock] if lock else parts)
+        if status != self.view.log_status:
+            self.view.log_status = status
+            self.view.publish()
 
     def bump(self) -> None:
-        self.version += 1
+        self.view.publish()
 
     # -- one place for worker errors --------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -187,24 +182,28 @@ class CockpitApp(App[None]):
         else:
             self.notify(printable(f"{type(error).__name__}: {error}"), title="Failed", severity="error",
                         markup=False, timeout=15)
-        self.taking = None
+        if self.view.taking is not None:
+            self.view.taking = None
+            self.view.publish()
 
     # -- evidence ------------------------------------------------------------------------
     @work(exclusive=True, group="evidence", exit_on_error=False)
     async def take_evidence(self, check_ids: list[str] | None = None, record: bool | str = True) -> None:
-        session = self._session()
-        total = len([c for c in self.runbook.checks if check_ids is None or c.id in check_ids])
+        session, view = self._session(), self.view
+        total = len([c for c in session.runbook.checks if check_ids is None or c.id in check_ids])
         done = 0
-        self.taking = (0, total)
+        view.taking = (0, total)
+        view.publish()
 
         def step(_: Evidence) -> None:
             nonlocal done
             done += 1
-            self.taking = (done, total)
+            view.taking = (done, total)
+            view.publish()
 
         await session.take_evidence(check_ids, on_result=step, record=record)
-        self.taking = None
-        self.bump()
+        view.taking = None
+        view.publish()
 
     def _auto_refresh(self) -> None:
         if self.session is None or any(w.group == "evidence" and w.is_running for w in self.workers):
@@ -212,9 +211,16 @@ class CockpitApp(App[None]):
         self.take_evidence(record="changed")  # the log shows when an item turned, not every re-take
 
     def _session(self) -> ReleaseSession:
-        if self.session is None:
-            raise ActionRefused(self.open_error or "the release is still being opened")
-        return self.session
+        return self.view.require()
+
+    # -- what screens ask for --------------------------------------------------------------
+    @on(RunCore)
+    def _run_requested(self, message: RunCore) -> None:
+        self.run_core(message.work(), success=message.success)
+
+    @on(TakeEvidence)
+    def _take_requested(self, message: TakeEvidence) -> None:
+        self.take_evidence(message.check_ids)
 
     # -- global actions ------------------------------------------------------------------
     def action_retake(self) -> None:
@@ -266,9 +272,7 @@ class CockpitApp(App[None]):
                          lambda ok: self.run_core(self._go(session.target.short)) if ok else None)
 
     async def _go(self, confirmation: str) -> None:
-        from cockpit.core import cutover
-
-        outcome = await cutover.go(self._session(), confirmation)
+        outcome = await self._session().go(confirmation)
         for p in outcome.problems:
             self.notify(p, severity="warning", markup=False, timeout=15)
         self.notify("GO recorded. The cutover can start.", title="GO", markup=False)
@@ -287,9 +291,8 @@ class CockpitApp(App[None]):
         """The incident commander's wizard on this environment's release, on top of the cockpit."""
         from cockpit.ui.screens.rollback import RollbackScreen
 
-        self._session()
-        self.push_screen(RollbackScreen(self.runbook, self.log_store, self.environment, self.actor, clock=self.clock),
-                         lambda _: self.run_core(self._session().refresh()))
+        session = self._session()
+        self.push_screen(RollbackScreen(session), lambda _: self.run_core(session.refresh()))
 
     @work(exclusive=True, group="browse", thread=True, exit_on_error=False)
     def action_browse(self) -> None:
@@ -325,10 +328,10 @@ class CockpitApp(App[None]):
         self.call_later(target.run_action, action)
 
 
-def _cutover_screen() -> CutoverScreen:
-    from cockpit.ui.screens.cutover import CutoverScreen  # imported when the cutover starts, not at startup
+def _cutover_screen(view: CockpitView) -> CutoverScreen:
+    from cockpit.ui.screens.cutover import CutoverScreen  # startup budget: imported when the cutover starts
 
-    return CutoverScreen()
+    return CutoverScreen(view)
 
 
 def make_app(runbook: Runbook, log: ReleaseLog, **kw: Any) -> CockpitApp:

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from textual import work
 from textual.app import App
 
 from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor
+from cockpit.runbook.textsafe import printable
 from cockpit.ui.screens.rollback import RollbackScreen
 
 if TYPE_CHECKING:
@@ -22,14 +24,28 @@ class RollbackApp(App[str | None]):
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, *,
-                 on_close: list[Callable[[], None]] | None = None, **screen_kw: Any) -> None:
+                 clock: Callable[[], datetime] = utcnow, on_close: list[Callable[[], None]] | None = None,
+                 **screen_kw: Any) -> None:
         super().__init__()
-        self.screen_args = (runbook, log, environment, actor)
+        self.release_args = (runbook, log, environment, actor)
+        self.clock = clock
         self.screen_kw = screen_kw
         self.on_close = on_close or []
 
     def on_mount(self) -> None:
-        self.push_screen(RollbackScreen(*self.screen_args, **self.screen_kw), self.exit)
+        self.attach()
+
+    @work(exclusive=True, exit_on_error=False)
+    async def attach(self) -> None:
+        """The environment's current release, read from the log; the wizard acts on it."""
+        from cockpit.core.session import ReleaseSession
+
+        try:
+            session = await ReleaseSession.attach(*self.release_args, clock=self.clock)
+        except Exception as e:  # noqa: BLE001 - said on exit, never a traceback on the incident screen
+            self.exit(None, return_code=1, message=printable(f"cannot read the release log: {type(e).__name__}: {e}"))
+            return
+        self.push_screen(RollbackScreen(session, **self.screen_kw), self.exit)
 
     def on_unmount(self) -> None:
         for fn in self.on_close:

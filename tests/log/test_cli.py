@@ -14,7 +14,7 @@ import pytest
 
 from cockpit.cli import main
 from cockpit.runbook.config import load_runbook
-from cockpit.core.log.lock import take_lock
+from tests.helpers.locks import take_lock
 from cockpit.core.log.open import open_log
 from tests.helpers.pgproxy import PgProxy
 from tests.log.conftest import ALICE

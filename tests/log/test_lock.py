@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cockpit.core.log.base import AppendRefused, LogFilter
-from cockpit.core.log.lock import force_unlock, lock_holder, release_lock, renew, take_lock
+from cockpit.core.log.lock import lock_holder
+from tests.helpers.locks import force_unlock, release_lock, renew, take_lock
 from tests.log.conftest import ALICE, BOB, Stores
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from datetime import datetime
 from cockpit.runbook.config import Runbook
 from cockpit.core import kinds
 from cockpit.core.flags.factory import make_backend
-from cockpit.core.flags.flip import flip, snapshot, snapshot_payload
+from cockpit.core.flags.flip import snapshot, snapshot_payload
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor
 from cockpit.core.session import ReleaseSession
@@ -39,8 +39,9 @@ async def go_release(runbook: Runbook, log: ReleaseLog, *, rollback_ref: str | N
     s = await ReleaseSession.open(runbook, log, "production", actor, **kw)  # type: ignore[arg-type]
     await s.take_evidence([c.id for c in runbook.checks if c.stage is None])
     await s.sign_off("alice", "bob", rollback_ref or "")
-    if rollback_ref:
-        await s.decide_go(s.target.short)
+    if rollback_ref:  # GO as recorded by the gate; the lock, snapshot and flips are laid out below
+        assert s.go_refusal(s.target.short) is None
+        await s.record(kinds.DECISION_GO, {"target_sha": s.target.sha, "confirmation": s.target.short})
     else:  # without a rollback ref the gate says NO-GO; an incident can still happen (flags were flipped)
         await s.decide_nogo("shipped without a rollback ref")
     backend = backend_factory() if backend_factory else make_backend(runbook, "production")  # type: ignore[operator]
@@ -48,8 +49,7 @@ async def go_release(runbook: Runbook, log: ReleaseLog, *, rollback_ref: str | N
         snap = await snapshot(backend, runbook.all_flags)
         await s.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(snap))
         for stage in flip_layers:
-            await flip(backend, LAYER_FLAGS[stage], True, reason=f"start {stage}", actor=actor, log=log,
-                       release_id=s.release_id, environment="production", stage=stage)
+            await s.flip_flags({LAYER_FLAGS[stage]: True}, reason=f"start {stage}", stage=stage, backend=backend)
             await s.record(kinds.STAGE_STARTED, {"stage": stage, "flags": [LAYER_FLAGS[stage]]})
     finally:
         await backend.aclose()

@@ -9,22 +9,30 @@ import pytest
 
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
-from cockpit.core.log.lock import lock_holder, take_lock
-from cockpit.core.rollback import PlanRefused, RollbackRunner, load_plan, run_command
+from cockpit.core.log.lock import lock_holder
+from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for, run_command
 from cockpit.core.rollback.headless import run_headless
 from cockpit.core.rollback.locking import LockRefused
 from cockpit.core.session import ReleaseSession
 from tests.rollback.conftest import Demo
+from tests.helpers.locks import take_lock
 from tests.rollback.release import ALICE, BOB, LAYER_FLAGS, go_release
 
 AVAIL, REQ = LAYER_FLAGS["layer-1"], LAYER_FLAGS["layer-2"]
 
 
+def attached(demo: Demo, log=None) -> ReleaseSession:  # type: ignore[no-untyped-def]
+    return asyncio.run(ReleaseSession.attach(demo.runbook, log or demo.log, "production", BOB))
+
+
+def load_plan(demo: Demo, *, stage: str | None = None):  # type: ignore[no-untyped-def]
+    session = attached(demo)
+    return session.state, plan_for(session, stage=stage)
+
+
 def runner_for(demo: Demo, *, stage: str | None = None, log=None, **kw) -> RollbackRunner:  # type: ignore[no-untyped-def]
-    log = log or demo.log
-    state, plan = load_plan(demo.runbook, log, "production", stage=stage)
-    session = ReleaseSession(runbook=demo.runbook, log=log, environment="production", state=state, actor=BOB)
-    return RollbackRunner(session, plan, flag_backoff=0.01, **kw)
+    session = attached(demo, log)
+    return RollbackRunner(session, plan_for(session, stage=stage), flag_backoff=0.01, **kw)
 
 
 def rollback_kinds(log, release_id: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,7 +60,7 @@ def deployed_sha(demo: Demo) -> str | None:
 
 
 def test_plan_reads_the_release_from_the_log(demo: Demo, released: ReleaseSession) -> None:
-    state, plan = load_plan(demo.runbook, demo.log, "production")
+    state, plan = load_plan(demo)
     assert plan.release_id == released.release_id
     assert plan.target is not None and plan.target.sha == demo.scratch.shas["head"]
     assert (plan.rollback_ref, plan.rollback_sha, plan.rollback_owner) == ("v1.0.0", demo.scratch.shas["known_good"], "bob")
@@ -79,7 +87,7 @@ def test_full_rollback(demo: Demo, released: ReleaseSession) -> None:
     fin = list(demo.log.entries(LogFilter(release_id=released.release_id, kind=kinds.ROLLBACK_FINISHED)))[-1]
     assert fin.payload["outcome"] == "done" and fin.actor.name == "bob"
     assert 0 < fin.payload["elapsed_s"] == result.elapsed_s
-    state, _ = load_plan(demo.runbook, demo.log, "production")
+    state, _ = load_plan(demo)
     assert str(state.phase) == "rolled back"
     assert lock_holder(demo.log, "production") is None  # taken for the rollback, released at the end
 
@@ -208,7 +216,7 @@ def test_partial_rollback_of_one_stage(demo: Demo, released: ReleaseSession) -> 
     started = list(demo.log.entries(LogFilter(release_id=released.release_id, kind=kinds.ROLLBACK_STARTED)))
     assert started[-1].payload["scope"] == "stage:layer-2"
     with pytest.raises(PlanRefused, match="unknown stage"):
-        load_plan(demo.runbook, demo.log, "production", stage="layer-9")
+        load_plan(demo, stage="layer-9")
 
 
 def test_resume_does_not_redo_finished_steps(demo: Demo, released: ReleaseSession) -> None:
@@ -233,12 +241,12 @@ def test_resume_does_not_redo_finished_steps(demo: Demo, released: ReleaseSessio
 def test_another_scope_in_progress_is_refused(demo: Demo, released: ReleaseSession) -> None:
     asyncio.run(runner_for(demo).begin())
     with pytest.raises(PlanRefused, match="in progress"):
-        load_plan(demo.runbook, demo.log, "production", stage="layer-1")
+        load_plan(demo, stage="layer-1")
 
 
 def test_nothing_to_roll_back(demo: Demo) -> None:
     with pytest.raises(PlanRefused, match="nothing to roll back"):
-        load_plan(demo.runbook, demo.log, "production")
+        load_plan(demo)
 
 
 def test_release_owner_lock_is_taken_over_and_logged(demo: Demo, released: ReleaseSession) -> None:

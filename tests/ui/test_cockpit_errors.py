@@ -36,7 +36,6 @@ async def test_a_release_that_cannot_open_is_explained_and_keys_do_not_crash(dem
 
 
 async def test_a_missing_flag_secret_at_stage_start_is_a_notification(demo: Demo, monkeypatch) -> None:  # noqa: ANN001
-    from cockpit.core import cutover
     from cockpit.core.session import ReleaseSession
 
     log = open_log(demo.runbook)
@@ -44,9 +43,9 @@ async def test_a_missing_flag_secret_at_stage_start_is_a_notification(demo: Demo
     await session.sign_off("Ann", "Bob", "v1.0.0")
     await session.tick("overlap-tested", "tested on staging")
     await session.take_evidence()
-    await cutover.go(session, session.target.short)
-    await cutover.start_stage(session, "layer-0")
-    await cutover.mark_stable(session, "layer-0", "green")
+    await session.go(session.target.short)
+    await session.start_stage("layer-0")
+    await session.mark_stable("layer-0", "green")
     monkeypatch.delenv("COCKPIT_SECRET_DEMO_FLAGS")
     app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
     async with app.run_test(size=(110, 32)) as pilot:

@@ -24,7 +24,7 @@ async def go(runbook: Runbook) -> tuple[ReleaseSession, cutover.Outcome]:
     session = await ReleaseSession.open(runbook, open_log(runbook), "production", ANN)
     await session.sign_off("Ann", "Bob", "v1.0.0")
     await session.take_evidence()
-    return session, await cutover.go(session, session.target.short)
+    return session, await session.go(session.target.short)
 
 
 async def test_the_tag_is_created_and_pushed(demo: Demo) -> None:

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+def on_off(enabled: bool | None, unknown: str = "unknown") -> str:
+    """A flag's state as operators read it: ON, OFF, or `unknown` when it could not be read."""
+    return unknown if enabled is None else ("ON" if enabled else "OFF")
+
+
 @dataclass(frozen=True)
 class FlagState:
     name: str

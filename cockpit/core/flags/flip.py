@@ -1,6 +1,7 @@
 """Flips that can be trusted: read before, set, read back after; retried; logged.
 
-Every flip appends one `flag.flipped` entry, whatever its outcome:
+Every flip is recorded as one `flag.flipped` entry, whatever its outcome, through the `record`
+coroutine it is given (the release's own writer, ReleaseSession.record):
     {flag, before, after, requested, backend, reason, break_glass, ok, error, attempts, stage}
 `before`/`after` are the states read from the flag service (null when they could not be read);
 `ok` means the read-back shows the requested state. A failed flip's `error` says which state the
@@ -14,15 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from cockpit.core.flags.base import FlagBackend, FlagError, FlagNotFound
+from cockpit.core.flags.base import FlagBackend, FlagError, FlagNotFound, on_off
 from cockpit.core.kinds import FLAG_FLIPPED
-from cockpit.core.log.base import ReleaseLog
-from cockpit.core.log.entry import Actor, Entry, NewEntry
-from cockpit.core.secrets import redact, redact_obj
+from cockpit.core.log.entry import Actor, Entry
+from cockpit.core.secrets import redact
+
+Recorder = Callable[[str, dict[str, Any]], Awaitable[Entry]]
+"""Records one entry of the release (kind, payload): ReleaseSession.record."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,14 @@ class FlipResult:
 
     @property
     def state_text(self) -> str:
-        return _on_off(self.after)
+        return on_off(self.after)
 
     def summary(self) -> str:
-        want = _on_off(self.requested)
+        want = on_off(self.requested)
         if self.ok:
             changed = "" if self.before != self.after else " (already was)"
             note = f" — note: {self.note}" if self.note else ""
-            return f"{self.flag}: {_on_off(self.before)} → {self.state_text}{changed}{note}"
+            return f"{self.flag}: {on_off(self.before)} → {self.state_text}{changed}{note}"
         return f"{self.flag}: FAILED to turn {want}; it is {self.state_text} — {self.error}"
 
     def to_json(self) -> dict[str, Any]:
@@ -83,10 +86,6 @@ class KillSwitchResult:
         return {"ok": self.ok, "elapsed_s": round(self.elapsed_s, 3), "flips": [r.to_json() for r in self.results]}
 
 
-def _on_off(v: bool | None) -> str:
-    return "unknown" if v is None else ("ON" if v else "OFF")
-
-
 async def _retrying(call, *, retries: int, backoff: float):  # type: ignore[no-untyped-def]
     """Await call() until it succeeds or fails for good; retry FlagError(retryable) with exponential backoff.
 
@@ -105,11 +104,10 @@ async def _retrying(call, *, retries: int, backoff: float):  # type: ignore[no-u
 
 
 async def flip(backend: FlagBackend, flag: str, enabled: bool, *, reason: str, actor: Actor,
-               log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
-               retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> FlipResult:
+               record: Recorder | None, break_glass: bool = False, retries: int = 3, backoff: float = 0.5,
+               stage: str | None = None) -> FlipResult:
     """Turn one flag on/off and prove it by reading it back; never raises for failures (the result says)."""
-    ctx = _Ctx(backend, flag, enabled, reason, actor, log, release_id, environment, break_glass, stage,
-               retries, backoff)
+    ctx = _Ctx(backend, flag, enabled, reason, actor, record, break_glass, stage, retries, backoff)
     await ctx.read_before()
     if not ctx.missing:
         await ctx.send()
@@ -134,9 +132,7 @@ class _Ctx:
     enabled: bool
     reason: str
     actor: Actor
-    log: ReleaseLog | None
-    release_id: str
-    environment: str
+    record: Recorder | None
     break_glass: bool
     stage: str | None
     retries: int = 3
@@ -189,26 +185,26 @@ class _Ctx:
         if self.after == self.enabled:
             if self.set_error:  # e.g. the answer timed out but the change was applied: the read-back counts
                 self.note = (f"the set request reported an error ({self.set_error}) but the flag reads back "
-                             f"{_on_off(self.enabled)}")
+                             f"{on_off(self.enabled)}")
         elif self.set_error:
             self.error = self.set_error
         elif self.read_error:
             self.error = f"the flip was accepted but reading the flag back failed: {self.read_error}"
         else:
-            self.error = f"the flag service accepted the flip but the flag reads back {_on_off(self.after)}"
+            self.error = f"the flag service accepted the flip but the flag reads back {on_off(self.after)}"
 
     async def finish(self) -> FlipResult:
         self.judge()
         ok = self.error is None and self.after == self.enabled
         error = self.error
         if not ok:
-            state = ("the flag does not exist there" if self.missing else f"flag is {_on_off(self.after)}"
+            state = ("the flag does not exist there" if self.missing else f"flag is {on_off(self.after)}"
                      f"{' (could not read it back)' if self.after is None else ''}")
             error = f"{error or 'not flipped'} [{state}]"
         result = FlipResult(flag=self.flag, requested=self.enabled, before=self.before, after=self.after, ok=ok,
                             error=error, note=self.note, attempts=self.attempts, break_glass=self.break_glass,
                             backend=getattr(self.backend, "name", "?"))
-        if self.log is None:
+        if self.record is None:
             return result
         payload: dict[str, Any] = {
             "flag": self.flag, "before": self.before, "after": self.after, "requested": self.enabled,
@@ -220,18 +216,10 @@ class _Ctx:
         if self.stage is not None:
             payload["stage"] = self.stage
         try:
-            entry = await append(self.log, NewEntry(release_id=self.release_id, environment=self.environment,
-                                                    kind=FLAG_FLIPPED, payload=payload, actor=self.actor))
+            entry = await self.record(FLAG_FLIPPED, payload)
         except Exception as e:  # the flip happened; say the log did not get it rather than hide the outcome
             return replace(result, logged=False, log_error=redact(f"{type(e).__name__}: {e}"))
         return replace(result, logged=True, entry_seq=entry.seq)
-
-
-async def append(log: ReleaseLog, entry: NewEntry) -> Entry:
-    """Append in a thread (a shared store may be slow); the payload is scrubbed of secrets first."""
-    clean = NewEntry(release_id=entry.release_id, environment=entry.environment, kind=entry.kind,
-                     payload=redact_obj(entry.payload), actor=entry.actor, at=entry.at)
-    return await asyncio.to_thread(log.append, clean)
 
 
 # -- many flags at once ------------------------------------------------------------------
@@ -242,8 +230,8 @@ def _unique(flags: Iterable[str]) -> list[str]:
 
 
 async def flip_many(backend: FlagBackend, wanted: Mapping[str, bool], *, reason: str, actor: Actor,
-                    log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
-                    retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> KillSwitchResult:
+                    record: Recorder | None, break_glass: bool = False, retries: int = 3, backoff: float = 0.5,
+                    stage: str | None = None) -> KillSwitchResult:
     """One flip per flag, all at once; the result lists every flag's exact outcome.
 
     The phases run in lockstep: read every flag, set every flag concurrently, read every flag back. When
@@ -253,7 +241,7 @@ async def flip_many(backend: FlagBackend, wanted: Mapping[str, bool], *, reason:
     """
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    ctxs = [_Ctx(backend, f, v, reason, actor, log, release_id, environment, break_glass, stage, retries, backoff)
+    ctxs = [_Ctx(backend, f, v, reason, actor, record, break_glass, stage, retries, backoff)
             for f, v in wanted.items()]
     bulk = len(ctxs) > 1 and getattr(backend, "bulk_reads", False)
 
@@ -288,12 +276,11 @@ async def _listing(backend: FlagBackend, *, retries: int, backoff: float) -> dic
 
 
 async def kill_switch(backend: FlagBackend, flags: Iterable[str], *, reason: str, actor: Actor,
-                      log: ReleaseLog | None, release_id: str, environment: str, break_glass: bool = False,
-                      retries: int = 3, backoff: float = 0.5, stage: str | None = None) -> KillSwitchResult:
+                      record: Recorder | None, break_glass: bool = False, retries: int = 3, backoff: float = 0.5,
+                      stage: str | None = None) -> KillSwitchResult:
     """Turn every flag off, concurrently (seed 001's emergency rollback: all OFF in under 2 minutes)."""
-    return await flip_many(backend, {f: False for f in _unique(flags)}, reason=reason, actor=actor, log=log,
-                           release_id=release_id, environment=environment, break_glass=break_glass,
-                           retries=retries, backoff=backoff, stage=stage)
+    return await flip_many(backend, {f: False for f in _unique(flags)}, reason=reason, actor=actor, record=record,
+                           break_glass=break_glass, retries=retries, backoff=backoff, stage=stage)
 
 
 # -- snapshot, diff, restore ---------------------------------------------------------------
@@ -324,7 +311,7 @@ class FlagChange:
         return asdict(self)
 
     def text(self) -> str:
-        return f"{self.flag}: {_on_off(self.was)} at GO → {_on_off(self.now)} now"
+        return f"{self.flag}: {on_off(self.was)} at GO → {on_off(self.now)} now"
 
 
 def diff(snapshot: Mapping[str, bool | None], current: Mapping[str, bool | None]) -> list[FlagChange]:
@@ -335,9 +322,8 @@ def diff(snapshot: Mapping[str, bool | None], current: Mapping[str, bool | None]
 
 
 async def restore_snapshot(backend: FlagBackend, snap: Mapping[str, bool | None], *, reason: str, actor: Actor,
-                           log: ReleaseLog | None, release_id: str, environment: str,
-                           break_glass: bool = False, retries: int = 3, backoff: float = 0.5,
-                           stage: str | None = None) -> KillSwitchResult:
+                           record: Recorder | None, break_glass: bool = False, retries: int = 3,
+                           backoff: float = 0.5, stage: str | None = None) -> KillSwitchResult:
     """Flip back every flag whose state differs from the snapshot, concurrently.
 
     Flags the snapshot could not read (None) are left alone: there is no state to restore them to.
@@ -346,9 +332,8 @@ async def restore_snapshot(backend: FlagBackend, snap: Mapping[str, bool | None]
     known = {f: v for f, v in snap.items() if v is not None}
     current = await snapshot(backend, known)
     wanted = {f: v for f, v in known.items() if current.get(f) != v}
-    return await flip_many(backend, wanted, reason=reason, actor=actor, log=log, release_id=release_id,
-                           environment=environment, break_glass=break_glass, retries=retries, backoff=backoff,
-                           stage=stage)
+    return await flip_many(backend, wanted, reason=reason, actor=actor, record=record, break_glass=break_glass,
+                           retries=retries, backoff=backoff, stage=stage)
 
 
 def snapshot_payload(snap: Mapping[str, bool | None]) -> dict[str, Any]:

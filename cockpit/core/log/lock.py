@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cockpit.core.log.base import AppendRefused, LogFilter, ReleaseLog
-from cockpit.core.log.entry import Actor, Entry, NewEntry, format_at, parse_at
+from cockpit.core.log.base import AppendRefused, Guard, LogFilter, ReleaseLog
+from cockpit.core.log.entry import Actor, Entry, format_at, parse_at
 
 LOCK_TAKEN = "lock.taken"
 LOCK_RENEWED = "lock.renewed"
@@ -60,11 +60,15 @@ def _same_holder(info: LockInfo, release_id: str, actor: Actor) -> bool:
     return info.release_id == release_id and info.holder.name == actor.name
 
 
-def take_lock(log: ReleaseLog, environment: str, release_id: str, actor: Actor, lease: timedelta,
-              *, now: datetime | None = None) -> Entry:
+# The entries themselves are appended by the release that takes, renews or gives back the lock
+# (ReleaseSession.take_lock & co.): each function below returns the entry's payload and the guard
+# that the store runs inside its serialised append, so two cockpits can never both take the lock.
+
+
+def take(environment: str, release_id: str, actor: Actor, lease: timedelta, at: datetime
+         ) -> tuple[str, dict[str, Any], Guard]:
     """Take the environment's lock for a release. Refused (AppendRefused naming the holder and the end
     of their lease) while someone else holds an unexpired lock; taking it again yourself renews it."""
-    at = _now(now)
     payload = {"lease_s": int(lease.total_seconds()), "taken_at": format_at(at), "expires_at": format_at(at + lease)}
 
     def guard(locks: list[Entry]) -> None:
@@ -72,13 +76,12 @@ def take_lock(log: ReleaseLog, environment: str, release_id: str, actor: Actor, 
         if held is not None and not _same_holder(held, release_id, actor):
             raise AppendRefused(f"{environment} is locked by {held.describe()}")
 
-    return log.append_guarded(NewEntry(release_id, environment, LOCK_TAKEN, payload, actor, at), guard)
+    return LOCK_TAKEN, payload, guard
 
 
-def renew(log: ReleaseLog, environment: str, release_id: str, actor: Actor, lease: timedelta,
-          *, now: datetime | None = None) -> Entry:
+def renew(environment: str, release_id: str, actor: Actor, lease: timedelta, at: datetime
+          ) -> tuple[str, dict[str, Any], Guard]:
     """Extend your lease; refused unless you hold the lock (or it lapsed and nobody took it since)."""
-    at = _now(now)
 
     def guard(locks: list[Entry]) -> dict[str, Any]:
         held = holder_from(locks, environment, at)
@@ -91,13 +94,11 @@ def renew(log: ReleaseLog, environment: str, release_id: str, actor: Actor, leas
         return {"taken_at": format_at(held.taken_at)}
 
     payload = {"lease_s": int(lease.total_seconds()), "expires_at": format_at(at + lease)}
-    return log.append_guarded(NewEntry(release_id, environment, LOCK_RENEWED, payload, actor, at), guard)
+    return LOCK_RENEWED, payload, guard
 
 
-def release_lock(log: ReleaseLog, environment: str, release_id: str, actor: Actor,
-                 *, now: datetime | None = None) -> Entry:
+def give_back(environment: str, release_id: str, actor: Actor, at: datetime) -> tuple[str, dict[str, Any], Guard]:
     """Give the lock back; refused unless you hold it."""
-    at = _now(now)
 
     def guard(locks: list[Entry]) -> None:
         held = holder_from(locks, environment, at)
@@ -106,20 +107,14 @@ def release_lock(log: ReleaseLog, environment: str, release_id: str, actor: Acto
         if not _same_holder(held, release_id, actor):
             raise AppendRefused(f"{environment} is locked by {held.describe()}; use a forced unlock with a reason")
 
-    return log.append_guarded(NewEntry(release_id, environment, LOCK_RELEASED, {"forced": False}, actor, at), guard)
+    return LOCK_RELEASED, {"forced": False}, guard
 
 
-def force_unlock(log: ReleaseLog, environment: str, reason: str, actor: Actor,
-                 *, now: datetime | None = None) -> Entry:
-    """Break someone's lock (a crashed cockpit, a colleague gone home). Needs a reason; logged as
-    lock.released with forced=true, the reason and who held it."""
+def force(environment: str, current: LockInfo, reason: str, at: datetime) -> tuple[str, dict[str, Any], Guard]:
+    """Break someone's lock (a crashed cockpit, a colleague gone home). Needs a reason; recorded in the
+    release whose lock is broken (`current`) as lock.released with forced=true, the reason and who held it."""
     if not reason or not reason.strip():
         raise ValueError("a forced unlock needs a reason (it is written to the release log)")
-    at = _now(now)
-    # The entry belongs to the release whose lock is broken: read it first, re-check under the append lock.
-    current = lock_holder(log, environment, at)
-    if current is None:
-        raise AppendRefused(f"{environment} is not locked")
 
     def guard(locks: list[Entry]) -> dict[str, Any]:
         held = holder_from(locks, environment, at)
@@ -127,8 +122,7 @@ def force_unlock(log: ReleaseLog, environment: str, reason: str, actor: Actor,
             raise AppendRefused(f"the lock on {environment} changed meanwhile; look again (cockpit log status)")
         return {"previous_holder": held.holder.to_json(), "lease_was_until": format_at(held.expires_at)}
 
-    payload = {"forced": True, "reason": reason.strip()}
-    return log.append_guarded(NewEntry(current.release_id, environment, LOCK_RELEASED, payload, actor, at), guard)
+    return LOCK_RELEASED, {"forced": True, "reason": reason.strip()}, guard
 
 
 def lock_holder(log: ReleaseLog, environment: str, now: datetime | None = None) -> LockInfo | None:

@@ -1,6 +1,6 @@
 """The incident commander's rollback: a plan read from the release log, and a runner that carries it out.
 
-    plan = build_plan(runbook, state, stage=None)        # plan.py: what will be done, and why
+    plan = plan_for(session, stage=None)                 # plan.py: what will be done, and why
     runner = RollbackRunner(session, plan)                # runner.py: each step, logged
     await runner.begin(); await runner.run_step("flags"); ...; await runner.finish("done", note)
 
@@ -12,10 +12,10 @@ headless.py drives the same runner without prompts (`cockpit rollback --yes`).
 """
 
 from cockpit.core.rollback.deploy import DeployResult, run_command
-from cockpit.core.rollback.plan import STEP_TITLES, FlagRestore, PlanRefused, RollbackPlan, build_plan, load_plan
+from cockpit.core.rollback.plan import STEP_TITLES, FlagRestore, PlanRefused, RollbackPlan, build_plan, plan_for
 from cockpit.core.rollback.runner import FlagOutcome, RollbackRunner, StepResult
 
 __all__ = [
     "STEP_TITLES", "DeployResult", "FlagOutcome", "FlagRestore", "PlanRefused", "RollbackPlan", "RollbackRunner",
-    "StepResult", "build_plan", "load_plan", "run_command",
+    "StepResult", "build_plan", "plan_for", "run_command",
 ]

@@ -14,11 +14,9 @@ What is right under an incident:
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from cockpit.core.log.base import AppendRefused
-from cockpit.core.log.lock import force_unlock, lock_holder, release_lock, take_lock
 
 if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
@@ -30,25 +28,22 @@ class LockRefused(Exception):
 
 async def take(session: ReleaseSession, *, force: bool = False) -> tuple[bool | None, str]:
     """(True when we hold the lock, a note for the log — empty when nothing unusual happened)."""
-    log, env, rid, actor = session.log, session.environment, session.release_id, session.actor
-    lease = session.runbook.release.lock_lease
-
-    def run() -> tuple[bool | None, str]:
+    rid, actor = session.release_id, session.actor
+    try:
         note = ""
-        held = lock_holder(log, env, session.clock())
+        held = await session.lock_holder()
         if held is not None and not (held.release_id == rid and held.holder.name == actor.name):
             if held.release_id != rid and not force:
-                raise LockRefused(f"{env} is locked by {held.describe()}: another release is in flight. "
-                                  "Roll back over it only with --force (it is logged)")
+                raise LockRefused(f"{session.environment} is locked by {held.describe()}: another release is in "
+                                  "flight. Roll back over it only with --force (it is logged)")
             reason = (f"incident rollback of {rid} by {actor.name}" if held.release_id == rid
                       else f"forced rollback of {rid} by {actor.name} over release {held.release_id}")
-            force_unlock(log, env, reason, actor, now=session.clock())
+            # The forced release is recorded in the release whose lock is broken, by that release's writer.
+            owner = session if held.release_id == rid else await session.sibling(held.release_id)
+            await owner.force_unlock(reason, held)
             note = f"lock taken over from {held.holder.name} (forced: {reason})"
-        take_lock(log, env, rid, actor, lease, now=session.clock())
+        await session.take_lock()
         return True, note
-
-    try:
-        return await asyncio.to_thread(run)
     except LockRefused:
         raise
     except AppendRefused as e:  # someone took it in between: say so, do not stop an incident for it
@@ -61,7 +56,6 @@ async def release(session: ReleaseSession, held: bool | None) -> None:
     if not held:
         return
     try:
-        await asyncio.to_thread(release_lock, session.log, session.environment, session.release_id,
-                                session.actor, now=session.clock())
+        await session.release_lock()
     except Exception:  # noqa: BLE001 - a lock we cannot release lapses with its lease
         pass

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.checks.context import Target
+from cockpit.core.flags.base import on_off
 from cockpit.core.release import Phase, ReleaseState
 
 if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
     from cockpit.runbook.config import Runbook
 
 STEP_TITLES: dict[str, str] = {
@@ -52,7 +54,7 @@ class FlagRestore:
     stage: str | None = None
 
     def text(self) -> str:
-        return f"{self.flag} → {'ON' if self.to else 'OFF'} ({self.source}{', flipped in this release' if self.flipped else ''})"
+        return f"{self.flag} → {on_off(self.to)} ({self.source}{', flipped in this release' if self.flipped else ''})"
 
 
 @dataclass(frozen=True)
@@ -260,17 +262,15 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
     )
 
 
-def load_plan(runbook: Runbook, log: Any, environment: str, *, stage: str | None = None
-              ) -> tuple[ReleaseState, RollbackPlan]:
-    """The environment's current (or last) release from the log, and its rollback plan (blocking)."""
+def plan_for(session: ReleaseSession, *, stage: str | None = None) -> RollbackPlan:
+    """The rollback plan of the session's release (blocking: reads its deploy entries)."""
     from cockpit.core import kinds
     from cockpit.core.log.base import LogFilter
-    from cockpit.core.session import find_current
 
-    state = find_current(log, environment)
-    if state is None or state.target is None:
-        raise PlanRefused(f"the release log holds no release for {environment!r}: there is nothing to roll back")
+    state = session.state
+    if not session.opened:
+        raise PlanRefused(f"the release log holds no release for {session.environment!r}: there is nothing to roll back")
     # A deploy.started without its deploy.finished: the cockpit died while redeploying.
-    deploys = list(log.entries(LogFilter(release_id=state.release_id, kind="deploy.")))
+    deploys = list(session.log.entries(LogFilter(release_id=state.release_id, kind="deploy.")))
     interrupted = bool(deploys) and deploys[-1].kind == kinds.DEPLOY_STARTED
-    return state, build_plan(runbook, state, stage=stage, interrupted_deploy=interrupted)
+    return build_plan(session.runbook, state, stage=stage, interrupted_deploy=interrupted)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
+from cockpit.core.flags.base import on_off
 from cockpit.core.log.entry import Entry
 from cockpit.core.rollback.deploy import DeployResult, run_command
 from cockpit.core.rollback.plan import FINISHED, RollbackPlan
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
 
 OUTCOMES = ("done", "failed", "aborted")
-
-
-def _on_off(v: bool | None) -> str:
-    return "unknown" if v is None else ("ON" if v else "OFF")
 
 
 @dataclass(frozen=True)
@@ -48,10 +45,10 @@ class FlagOutcome:
 
     def text(self) -> str:
         if not self.ok:
-            return f"✘ {self.flag}: FAILED to turn {_on_off(self.to)}; it is {_on_off(self.after)} now — {self.error}"
+            return f"✘ {self.flag}: FAILED to turn {on_off(self.to)}; it is {on_off(self.after)} now — {self.error}"
         if not self.changed:
-            return f"✔ {self.flag}: already {_on_off(self.to)} (as at GO), left alone"
-        return f"✔ {self.flag}: {_on_off(self.before)} → {_on_off(self.after)}" + (f" — {self.note}" if self.note else "")
+            return f"✔ {self.flag}: already {on_off(self.to)} (as at GO), left alone"
+        return f"✔ {self.flag}: {on_off(self.before)} → {on_off(self.after)}" + (f" — {self.note}" if self.note else "")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -201,15 +198,10 @@ class RollbackRunner:
 
     # flags ------------------------------------------------------------------------------------
     def _backend(self) -> FlagBackend:
-        if self._backend_factory is not None:
-            return self._backend_factory()
-        from cockpit.core.flags.factory import make_backend
-
-        return make_backend(self.session.runbook, self.session.environment)
+        return self._backend_factory() if self._backend_factory is not None else self.session.flag_backend()
 
     async def _flags(self, on_flag: Callable[[FlagOutcome], None] | None) -> StepResult:
         from cockpit.core.flags.base import FlagError
-        from cockpit.core.flags.flip import restore_snapshot
         from cockpit.core.secrets import MissingSecret
 
         plan, s = self.plan, self.session
@@ -219,15 +211,12 @@ class RollbackRunner:
             backend = self._backend()
         except (FlagError, MissingSecret) as e:
             return StepResult("flags", "failed", f"cannot reach the flag service: {redact(str(e))}")
-        cfg = s.runbook.flags
-        retries = cfg.retries if cfg is not None else 3
         reason = f"rollback of {plan.release_id}" + (f" (stage {plan.stage})" if plan.stage else "")
         wanted = {f.flag: f.to for f in plan.flags}
         try:
-            # The flags helper reads them all, leaves alone those already as at GO, flips the rest at once.
-            res = await restore_snapshot(backend, wanted, reason=reason, actor=s.actor, log=s.log,
-                                         release_id=plan.release_id, environment=plan.environment,
-                                         retries=retries, backoff=self.flag_backoff, stage=plan.stage)
+            # Read them all, leave alone those already as at GO, flip the rest at once.
+            res = await s.flip_flags(wanted, reason=reason, stage=plan.stage, restore=True, backend=backend,
+                                     backoff=self.flag_backoff)
         finally:
             await backend.aclose()
         by_flag = {r.flag: FlagOutcome.from_flip(r) for r in res.results}

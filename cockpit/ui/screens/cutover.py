@@ -12,15 +12,18 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from cockpit.core import cutover
+from cockpit.core.flags.base import on_off
+from cockpit.core.gate import Verdict
 from cockpit.core.release import StageStatus
 from cockpit.core.session import ReleaseSession
 from cockpit.runbook.durations import humanize
 from cockpit.runbook.textsafe import printable
 from cockpit.ui import commands
+from cockpit.ui.messages import RunCore, TakeEvidence
 from cockpit.ui.screens.prompt import PromptScreen
+from cockpit.ui.view import CockpitView
 from cockpit.ui.widgets.confirm import ConfirmScreen
-from cockpit.ui.widgets.evidence import current, detail_cell, status_cell
+from cockpit.ui.widgets.evidence import detail_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
@@ -39,10 +42,9 @@ def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
     t = Text()
     for i, name in enumerate(stage.flags):
         flip = last.get(name)
-        state = "?" if flip is None or flip.after is None else ("ON" if flip.after else "OFF")
+        state = on_off(None if flip is None else flip.after, "?")
         if flip is None and session.state.flag_snapshot is not None:
-            snap = session.state.flag_snapshot.get(name)
-            state = "?" if snap is None else ("ON" if snap else "OFF")
+            state = on_off(session.state.flag_snapshot.get(name), "?")
         t.append(("  " if i else "") + name + " ")
         t.append(state, style={"ON": "bold green", "OFF": "bold", "?": "yellow"}[state])
     return t or Text("no flags", style="dim")
@@ -51,6 +53,16 @@ def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
 class CutoverScreen(Screen[None]):
     ACTIONS = commands.CUTOVER
     BINDINGS = commands.bindings(commands.CUTOVER)
+
+    def __init__(self, view: CockpitView) -> None:
+        super().__init__()
+        self.view = view
+        self._cells: dict[tuple[str, str], tuple[object, ...]] = {}
+        """What each cell shows now: a cell is redrawn only when this changes."""
+
+    @property
+    def session(self) -> ReleaseSession | None:
+        return self.view.session
 
     def compose(self) -> ComposeResult:
         yield ReleaseBar(id="release")
@@ -64,46 +76,48 @@ class CutoverScreen(Screen[None]):
         table = self.query_one("#stages", DataTable)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
-        for s in self.app.runbook.stages:  # type: ignore[attr-defined]
+        for s in self._stages():
             table.add_row(Text("pending"), Text(s.id, style="bold"), Text(""), Text(""), Text(""), key=s.id)
-        self.watch(self.app, "version", lambda _: self.render_state())
-        self.watch(self.app, "taking", lambda _: self.render_state())
-        self.watch(self.app, "log_status", lambda _: self.render_state())
-        self.set_interval(1.0, self.render_state)
+        self.view.changed.subscribe(self, lambda _: self.render_state())
+        self.set_interval(1.0, self.render_state)  # the "since" column and the monitor window tick
         self.render_state()
 
-    @property
-    def session(self) -> ReleaseSession | None:
-        return self.app.session  # type: ignore[attr-defined]
+    def _stages(self) -> list[StageConfig]:
+        return self.view.runbook.stages if self.view.runbook else []
+
+    def _set(self, table: DataTable, row: str, column: str, value: Text) -> None:
+        shown = (value.plain, str(value.style), tuple(value.spans))
+        if self._cells.get((row, column)) != shown:
+            self._cells[(row, column)] = shown
+            table.update_cell(row, column, value)
 
     def render_state(self) -> None:
-        session = self.session
-        self.query_one("#release", ReleaseBar).update(release_line(session, self.app.open_error, self.app.log_status))  # type: ignore[attr-defined]
+        session, view = self.session, self.view
+        self.query_one("#release", ReleaseBar).update(release_line(session, view.open_error, view.log_status))
         if session is None:
             return
         stage = self._highlighted()
         banner = self.query_one("#verdict", VerdictBanner)
+        verdict = session.verdict()
         if stage is None:
-            banner.show(session.verdict(), self.app.taking)  # type: ignore[attr-defined]
+            banner.show(verdict, view.taking)
         else:
-            banner.show(session.verdict(stage=stage.id), self.app.taking,  # type: ignore[attr-defined]
-                        label=f"checks of {stage.id}")
+            banner.show(session.stage_verdict(stage.id), view.taking, label=f"checks of {stage.id}")
         table = self.query_one("#stages", DataTable)
-        now = session.clock()
         for s in session.runbook.stages:
             st = session.state.stage(s.id)
             checks = [c for c in session.runbook.checks if c.stage == s.id]
-            passing = sum(1 for c in checks if (e := current(c, session.state.evidence.get(c.id), now)) and e.ok)
-            table.update_cell(s.id, "status", Text(st.status.value, style=STAGE_STYLE[st.status]))
-            table.update_cell(s.id, "flags", flag_states(session, s))
-            table.update_cell(s.id, "checks", Text(f"{passing}/{len(checks)}"))
-            table.update_cell(s.id, "when", Text(self._when(session, s)))
-        self._show_detail(stage)
+            passing = sum(1 for c in checks if (e := verdict.evidence.get(c.id)) and e.ok)
+            self._set(table, s.id, "status", Text(st.status.value, style=STAGE_STYLE[st.status]))
+            self._set(table, s.id, "flags", flag_states(session, s))
+            self._set(table, s.id, "checks", Text(f"{passing}/{len(checks)}"))
+            self._set(table, s.id, "when", Text(self._when(session, s)))
+        self._show_detail(stage, verdict)
 
     def _when(self, session: ReleaseSession, s: StageConfig) -> str:
         st = session.state.stage(s.id)
         if st.status is StageStatus.STARTED and st.started_at:
-            left = cutover.stable_after(session, s.id)
+            left = session.stable_after(s.id)
             since = humanize(session.clock() - st.started_at)
             return f"{since}, watch {humanize(left)} more" if left else since
         if st.status is StageStatus.STABLE and st.stable_at:
@@ -115,9 +129,9 @@ class CutoverScreen(Screen[None]):
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.app.runbook.stage(key) if key else None  # type: ignore[attr-defined]
+        return self.view.runbook.stage(key) if key and self.view.runbook else None
 
-    def _show_detail(self, stage: StageConfig | None) -> None:
+    def _show_detail(self, stage: StageConfig | None, verdict: Verdict) -> None:
         session = self.session
         detail = self.query_one("#detail", Static)
         if session is None or stage is None:
@@ -128,7 +142,7 @@ class CutoverScreen(Screen[None]):
         t.append(f"{stage.id}", style="bold")
         t.append(f" · {stage.title}\n" if stage.title else "\n")
         for c in (c for c in session.runbook.checks if c.stage == stage.id):
-            ev = current(c, session.state.evidence.get(c.id), now)
+            ev = verdict.evidence.get(c.id)
             t.append_text(status_cell(ev))
             t.append(f"  {c.label}: ")
             t.append_text(detail_cell(c, ev, width=70))
@@ -136,7 +150,7 @@ class CutoverScreen(Screen[None]):
         flips = [f for f in session.state.flips if f.stage == stage.id or f.flag in stage.flags]
         for f in flips[-8:]:
             t.append(f"{f.at:%H:%M:%S} {f.by}: {f.flag} ", style="dim")
-            t.append(f"{_on_off(f.before)} → {_on_off(f.after)}", style="green" if f.ok else "bold red")
+            t.append(f"{on_off(f.before, '?')} → {on_off(f.after, '?')}", style="green" if f.ok else "bold red")
             if f.error:
                 t.append(f"  {printable(f.error, one_line=True)}", style="red")
             t.append("\n")
@@ -145,12 +159,15 @@ class CutoverScreen(Screen[None]):
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self.render_state()
 
-    # -- actions --------------------------------------------------------------------------
+    # -- actions: checked against the release before asking, run by the app --------------------
+    def _stage_checks(self, stage: StageConfig) -> list[str]:
+        return [c.id for c in self.view.require().runbook.checks if c.stage == stage.id]
+
     def action_start_stage(self) -> None:
         stage, session = self._highlighted(), self.session
         if stage is None or session is None:
             return
-        verdict = cutover.stage_verdict(session, stage.id)
+        verdict = session.stage_verdict(stage.id)
         if not verdict.go:
             self.notify("Stage gate says NO-GO:\n• " + "\n• ".join(verdict.reasons), severity="warning",
                         markup=False, timeout=12)
@@ -158,27 +175,27 @@ class CutoverScreen(Screen[None]):
         body = f"Turn ON in {session.environment}: {', '.join(stage.flags) or '(no flags)'}\n" \
                f"Its health checks are watched right after."
         self.app.push_screen(ConfirmScreen(f"Start {stage.id}", body, confirm_label="Flip ON"),
-                             lambda ok: self._start(stage) if ok else None)
+                             lambda ok: self._start(session, stage) if ok else None)
 
-    def _start(self, stage: StageConfig) -> None:
+    def _start(self, session: ReleaseSession, stage: StageConfig) -> None:
         async def job() -> None:
-            outcome = await cutover.start_stage(self.session, stage.id)  # type: ignore[arg-type]
+            outcome = await session.start_stage(stage.id)
             if outcome.flips is not None:
                 self.notify(outcome.flips.summary(), severity="information" if outcome.flips.ok else "error",
                             markup=False, timeout=12)
             for p in outcome.problems:
                 self.notify(p, severity="warning", markup=False, timeout=12)
-            self.app.take_evidence([c.id for c in self.app.runbook.checks if c.stage == stage.id])  # type: ignore[attr-defined]
+            self.post_message(TakeEvidence(self._stage_checks(stage)))
 
-        self.app.run_core(job())  # type: ignore[attr-defined]
+        self.post_message(RunCore(job))
 
     def action_stable(self) -> None:
         stage, session = self._highlighted(), self.session
         if stage is None or session is None:
             return
         self.app.push_screen(PromptScreen(f"Mark {stage.id} stable", "What did you watch?", "note"),
-                             lambda note: self.app.run_core(cutover.mark_stable(session, stage.id, note),  # type: ignore[attr-defined]
-                                                              success=f"{stage.id} marked stable") if note else None)
+                             lambda note: self.post_message(RunCore(lambda: session.mark_stable(stage.id, note),
+                                                                    f"{stage.id} marked stable")) if note else None)
 
     def action_kill(self) -> None:
         stage, session = self._highlighted(), self.session
@@ -186,29 +203,25 @@ class CutoverScreen(Screen[None]):
             return
         self.app.push_screen(
             PromptScreen(f"KILL SWITCH {stage.id}", f"Turn OFF now: {', '.join(stage.flags)}. Why?", "reason"),
-            lambda reason: self._kill(stage, reason) if reason else None)
+            lambda reason: self._kill(session, stage, reason) if reason else None)
 
-    def _kill(self, stage: StageConfig, reason: str) -> None:
+    def _kill(self, session: ReleaseSession, stage: StageConfig, reason: str) -> None:
         async def job() -> None:
-            outcome = await cutover.kill_stage(self.session, stage.id, reason)  # type: ignore[arg-type]
+            outcome = await session.kill_stage(stage.id, reason)
             self.notify(outcome.flips.summary(), title="Kill switch",
                         severity="information" if outcome.ok else "error", markup=False, timeout=20)
 
-        self.app.run_core(job())  # type: ignore[attr-defined]
+        self.post_message(RunCore(job))
 
     def action_watch(self) -> None:
         stage = self._highlighted()
         if stage is not None:
-            self.app.take_evidence([c.id for c in self.app.runbook.checks if c.stage == stage.id])  # type: ignore[attr-defined]
+            self.post_message(TakeEvidence(self._stage_checks(stage)))
 
     def action_done(self) -> None:
         session = self.session
         if session is None:
             return
         self.app.push_screen(PromptScreen("Close the release", "A closing note for the log:", "note"),
-                             lambda note: self.app.run_core(cutover.finish(session, note),  # type: ignore[attr-defined]
-                                                              success="Release closed") if note else None)
-
-
-def _on_off(v: bool | None) -> str:
-    return "?" if v is None else ("ON" if v else "OFF")
+                             lambda note: self.post_message(RunCore(lambda: session.finish(note), "Release closed"))
+                             if note else None)

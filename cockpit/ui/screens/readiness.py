@@ -13,13 +13,16 @@ from textual.widgets import Static
 
 from cockpit.core.evidence import Evidence
 from cockpit.ui import commands
+from cockpit.ui.messages import RunCore, TakeEvidence
+from cockpit.ui.view import CockpitView
 from cockpit.ui.widgets.checklist import Checklist
-from cockpit.ui.widgets.evidence import age_cell, current, detail_cell, detail_pane, requirement_cell, status_cell
+from cockpit.ui.widgets.evidence import age_cell, detail_cell, detail_pane, requirement_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.verdict import VerdictBanner
 
 if TYPE_CHECKING:
+    from cockpit.core.gate import Verdict
     from cockpit.runbook.config import CheckConfig
     from cockpit.runbook.outline import CheckOutline, RunbookOutline
 
@@ -38,6 +41,11 @@ class ReadinessScreen(Screen[None]):
     ACTIONS = commands.READINESS
     BINDINGS = commands.bindings(commands.READINESS)
 
+    def __init__(self, view: CockpitView) -> None:
+        super().__init__()
+        self.view = view
+        self._verdict: Verdict | None = None
+
     def compose(self) -> ComposeResult:
         yield ReleaseBar(id="release")
         yield VerdictBanner(id="verdict")
@@ -49,11 +57,9 @@ class ReadinessScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#checklist", Checklist)
         table.set_widths({"Item": item_width(self.app.size.width)})
-        self._build_rows(table, self.app.outline)  # type: ignore[attr-defined]
+        self._build_rows(table, self.view.outline)
         table.focus()
-        self.watch(self.app, "version", lambda _: self.render_state())
-        self.watch(self.app, "taking", lambda _: self.render_state())
-        self.watch(self.app, "log_status", lambda _: self.render_state())
+        self.view.changed.subscribe(self, lambda _: self.render_state())
         self.set_interval(1.0, self.render_state)  # ages tick and stale evidence turns stale visibly
         self.render_state()
 
@@ -72,20 +78,21 @@ class ReadinessScreen(Screen[None]):
             for c in checks:
                 table.add_row(c.id, self._cells(c, None, None))
 
-    # -- rendering from the session --------------------------------------------------------
+    # -- rendering from the view: only the rows whose cells changed are redrawn -------------------
     def render_state(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        self.query_one("#release", ReleaseBar).update(release_line(session, app.open_error, app.log_status))  # type: ignore[attr-defined]
+        view = self.view
+        session = view.session
+        self.query_one("#release", ReleaseBar).update(release_line(session, view.open_error, view.log_status))
         if session is None:
             return
         now = session.clock()
-        self.query_one("#verdict", VerdictBanner).show(session.verdict(), app.taking)  # type: ignore[attr-defined]
+        verdict = self._verdict = session.verdict()
+        self.query_one("#verdict", VerdictBanner).show(verdict, view.taking)
         table = self.query_one("#checklist", Checklist)
-        if self._rows_from != app.outline:  # type: ignore[attr-defined]  # never expected: tests hold them equal
-            self._build_rows(table, app.outline)  # type: ignore[attr-defined]
+        if self._rows_from != view.outline:  # never expected: tests hold them equal
+            self._build_rows(table, view.outline)
         for c in session.runbook.checks:
-            table.update_row(c.id, self._cells(c, current(c, session.state.evidence.get(c.id), now), now))
+            table.update_row(c.id, self._cells(c, verdict.evidence.get(c.id), now))
         self._show_detail()
 
     @staticmethod
@@ -98,18 +105,17 @@ class ReadinessScreen(Screen[None]):
 
     def _highlighted(self) -> CheckConfig | None:
         key = self.query_one("#checklist", Checklist).highlighted
-        runbook = self.app.runbook  # type: ignore[attr-defined]
-        return None if key is None or runbook is None else runbook.check(key)
+        session = self.view.session
+        return None if key is None or session is None else session.runbook.check(key)
 
     def _show_detail(self) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
+        session, verdict = self.view.session, self._verdict
         check = self._highlighted()
         detail = self.query_one("#detail", Static)
-        if check is None or session is None:
+        if check is None or session is None or verdict is None:
             detail.update(Text("Highlight an item to see its evidence.", style="dim"))
             return
-        detail.update(detail_pane(check, current(check, session.state.evidence.get(check.id), session.clock()),
-                                  session.clock()))
+        detail.update(detail_pane(check, verdict.evidence.get(check.id), session.clock()))
 
     def on_checklist_highlighted(self, _: Checklist.Highlighted) -> None:
         self._show_detail()
@@ -123,27 +129,27 @@ class ReadinessScreen(Screen[None]):
             self.notify("Only manual items are ticked by hand; the cockpit takes the others itself.",
                         severity="warning", markup=False)
             return
-        session = self.app.session  # type: ignore[attr-defined]
+        session = self.view.session
         if session is None:
-            self.notify(self.app.open_error or "the release is still being opened", severity="warning",  # type: ignore[attr-defined]
+            self.notify(self.view.open_error or "the release is still being opened", severity="warning",
                         markup=False)
             return
         self.app.push_screen(
             PromptScreen(f"Tick: {check.label}", check.prompt, "note: what was checked, where the proof is"),
-            lambda note: self.app.run_core(session.tick(check.id, note), success=f"Ticked {check.id}")  # type: ignore[attr-defined]
+            lambda note: self.post_message(RunCore(lambda: session.tick(check.id, note), f"Ticked {check.id}"))
             if note else None,
         )
 
     def action_retake_one(self) -> None:
         check = self._highlighted()
         if check is not None:
-            self.app.take_evidence([check.id])  # type: ignore[attr-defined]
+            self.post_message(TakeEvidence([check.id]))
 
     def action_raw(self) -> None:
         from cockpit.ui.screens.prompt import TextScreen
 
         check = self._highlighted()
-        session = self.app.session  # type: ignore[attr-defined]
+        session = self.view.session
         if check is None or session is None:
             return
         self.app.push_screen(TextScreen(f"Evidence: {check.label}",

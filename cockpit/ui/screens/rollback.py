@@ -1,7 +1,8 @@
 """The rollback wizard: the incident commander's screen (issue 6).
 
-A Screen any app can push with a runbook, a log and an environment; it depends on nothing of
-the hosting app. It reads the plan from the log (core: cockpit.core.rollback), shows each step's
+A Screen any app can push with a release (ReleaseSession): the cockpit hands down its own, the
+`cockpit rollback` app attaches one; it depends on nothing else of the hosting app. It refreshes the
+release from the log, plans (core: cockpit.core.rollback), shows each step's
 plan before it runs, asks for confirmation, runs it in a worker and streams the output. A failed
 step offers retry (enter), skip with a reason (s) or abort (a); nothing continues on its own.
 The screen is dismissed with the rollback's outcome ("done" | "failed" | "aborted") or None.
@@ -9,9 +10,9 @@ The screen is dismissed with the rollback's outcome ("done" | "failed" | "aborte
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +26,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, RichLog, Static
 from textual.worker import Worker, WorkerState
 
-from cockpit.core.evidence import utcnow
-from cockpit.core.log.base import ReleaseLog
-from cockpit.core.log.entry import Actor
-from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, load_plan
+from cockpit.core.flags.base import on_off
+from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, plan_for
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 
 if TYPE_CHECKING:
-    from cockpit.runbook.config import Runbook
+    from cockpit.core.session import ReleaseSession
 
 CLOSE = "close"
 ICON = {"pending": "·", "current": "▶", "running": "…", "done": "✔", "skipped": "↷", "failed": "✘"}
@@ -117,13 +116,13 @@ class RollbackScreen(Screen[str | None]):
         Binding("q", "leave", "Quit"),
     ]
 
-    def __init__(self, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, *,
-                 stage: str | None = None, clock: Callable[[], datetime] = utcnow, force: bool = False,
+    def __init__(self, session: ReleaseSession, *, stage: str | None = None, force: bool = False,
                  backend_factory: Callable[[], Any] | None = None, flag_backoff: float = 0.5,
                  tick_seconds: float = 1.0) -> None:
         super().__init__()
-        self.runbook, self.release_log, self.environment, self.actor = runbook, log, environment, actor
-        self.stage, self.clock, self.force = stage, clock, force
+        self.session = session
+        self.environment, self.actor, self.clock = session.environment, session.actor, session.clock
+        self.stage, self.force = stage, force
         self.backend_factory, self.flag_backoff, self.tick_seconds = backend_factory, flag_backoff, tick_seconds
         self.runner: RollbackRunner | None = None
         self.status: dict[str, str] = {}
@@ -152,26 +151,24 @@ class RollbackScreen(Screen[str | None]):
         if self.tick_seconds > 0:
             self.set_interval(self.tick_seconds, self.refresh_clock)
 
-    @work(exclusive=True, group="rollback-load", thread=True, exit_on_error=False)
-    def load(self) -> None:
+    @work(exclusive=True, group="rollback-load", exit_on_error=False)
+    async def load(self) -> None:
+        await self.session.refresh()  # what others recorded since (a headless kill, another wizard)
         try:
-            state, plan = load_plan(self.runbook, self.release_log, self.environment, stage=self.stage)
+            plan = await asyncio.to_thread(plan_for, self.session, stage=self.stage)
         except PlanRefused as e:
-            self.app.call_from_thread(self._refused, str(e))
+            self._refused(str(e))
             return
-        self.app.call_from_thread(self._loaded, state, plan)
+        self._loaded(plan)
 
     def _refused(self, why: str) -> None:
         self.error = why
         self.query_one("#rb-facts", Static).update(Text(f"Nothing to roll back: {why}", style="bold red"))
         self.query_one("#rb-detail", Static).update(Text("Press q to leave."))
 
-    def _loaded(self, state: Any, plan: RollbackPlan) -> None:
-        from cockpit.core.session import ReleaseSession
-
-        session = ReleaseSession(runbook=self.runbook, log=self.release_log, environment=self.environment, state=state,
-                                 actor=self.actor, clock=self.clock)
-        self.runner = RollbackRunner(session, plan, backend_factory=self.backend_factory,
+    def _loaded(self, plan: RollbackPlan) -> None:
+        state = self.session.state
+        self.runner = RollbackRunner(self.session, plan, backend_factory=self.backend_factory,
                                      flag_backoff=self.flag_backoff, lock_force=self.force)
         for step in plan.steps:
             done = plan.finished_steps.get(step)
@@ -205,7 +202,7 @@ class RollbackScreen(Screen[str | None]):
         if plan.snapshot is None:
             row("Snapshot at GO", "none taken", "yellow")
         else:
-            row("Snapshot at GO", ", ".join(f"{k} {'unknown' if v is None else ('ON' if v else 'OFF')}"
+            row("Snapshot at GO", ", ".join(f"{k} {on_off(v)}"
                                             for k, v in plan.snapshot.items()) or "empty")
         for w in plan.warnings:
             t.append(f"⚠ {w}\n", style="yellow")

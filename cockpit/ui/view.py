@@ -1,0 +1,49 @@
+"""What the cockpit's screens show, handed down to them: they never read it off the App.
+
+The App owns one CockpitView, fills it in as the release opens and changes, and publishes
+`changed`; each screen subscribes and redraws what changed (rows whose cells differ).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual.signal import Signal
+
+from cockpit.core.refusal import ActionRefused
+
+if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
+    from cockpit.runbook.config import Runbook
+    from cockpit.runbook.outline import RunbookOutline
+
+
+@dataclass
+class CockpitView:
+    outline: RunbookOutline
+    """What the checklist is drawn from; the validated runbook's own outline once it is loaded."""
+    environment: str
+    changed: Signal[CockpitView]
+    runbook: Runbook | None = None
+    """The validated runbook, once loaded (the release may still fail to open)."""
+    session: ReleaseSession | None = None
+    open_error: str | None = None
+    """Why the release could not be opened (shown instead of its state)."""
+    taking: tuple[int, int] | None = None
+    """(done, total) while evidence is being taken, else None."""
+    log_status: str = ""
+    """Where the log is, entries waiting in the spool, who holds the environment's lock."""
+
+    def publish(self) -> None:
+        self.changed.publish(self)
+
+    def require(self) -> ReleaseSession:
+        """The open release, or ActionRefused saying why there is none yet."""
+        if self.session is None:
+            raise ActionRefused(self.open_error or "the release is still being opened")
+        return self.session
+
+    def now(self) -> datetime | None:
+        return self.session.clock() if self.session else None
