@@ -164,3 +164,16 @@ def script_server() -> Iterator[Callable[[Callable[[Request], Scripted]], Script
     yield make
     for s in servers:
         s.__exit__(None, None, None)
+
+
+def recorder(log: Any, actor: Actor, release_id: str = "shop-prod-abc1234", environment: str = "prod"):  # noqa: ANN201
+    """What the flip functions are given to record with. In the product it is ReleaseSession.record;
+    here the flip mechanism is tested on its own, against a real SQLite log."""
+    import asyncio
+
+    from cockpit.core.log.entry import NewEntry
+
+    async def record(kind: str, payload: dict[str, Any]) -> Any:
+        return await asyncio.to_thread(log.append, NewEntry(release_id, environment, kind, payload, actor))
+
+    return record

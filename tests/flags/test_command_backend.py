@@ -13,6 +13,7 @@ import pytest
 from cockpit.core.flags.base import FlagError, FlagUnavailable
 from cockpit.core.flags.command import CommandFlagBackend, parse_bool
 from cockpit.core.flags.flip import flip
+from tests.flags.conftest import recorder
 
 # set: replace or append NAME=VALUE in flags.env (the name arrives quoted, so it is one argument)
 SET = ("python3 -c 'import sys,pathlib; p=pathlib.Path(\"flags.env\"); n,v=sys.argv[1],sys.argv[2]; "
@@ -135,8 +136,8 @@ def test_lenient_parsing():
 
 async def test_flip_with_commands_is_logged(envdir, actor, release_log):
     b = make(envdir)
-    r = await flip(b, "FEATURE_FLAG_USE_SERVICE_LAYER_CART", True, reason="cart on", actor=actor, log=release_log,
-                   release_id="rel", environment="prod")
+    r = await flip(b, "FEATURE_FLAG_USE_SERVICE_LAYER_CART", True, reason="cart on", actor=actor,
+                   record=recorder(release_log, actor, "rel", "prod"))
     assert r.ok and r.before is False and r.after is True and r.backend == "command"
     (e,) = list(release_log.entries())
     assert e.payload["reason"] == "cart on"

@@ -8,7 +8,7 @@ import pytest
 
 from cockpit.core.flags.flip import diff, flip, kill_switch, restore_snapshot, snapshot, snapshot_payload
 from cockpit.core.flags.http import HttpFlagBackend
-from tests.flags.conftest import TOKEN, Scripted
+from tests.flags.conftest import TOKEN, Scripted, recorder
 
 L1, L2, L3 = "MARKETPLACE_AVAILABILITY_ENABLED", "MARKETPLACE_REQUESTS_ENABLED", "MARKETPLACE_FEES_ENABLED"
 ALL = [L1, L2, L3, "FEATURE_FLAG_USE_SERVICE_LAYER_CART"]
@@ -22,7 +22,7 @@ async def backend(demo):
 
 
 def _kw(actor, log, **extra):
-    return dict(reason="incident 42", actor=actor, log=log, release_id="shop-prod-abc1234", environment="prod",
+    return dict(reason="incident 42", actor=actor, record=recorder(log, actor) if log is not None else None,
                 backoff=0.01, **extra)
 
 

@@ -13,7 +13,7 @@ from cockpit.core.flags.base import FlagAuthError, FlagError, FlagNotFound, Flag
 from cockpit.core.flags.flip import flip
 from cockpit.core.flags.http import HttpFlagBackend
 from cockpit.core.secrets import register_secret
-from tests.flags.conftest import TOKEN, Scripted
+from tests.flags.conftest import TOKEN, Scripted, recorder
 
 FLAG = "MARKETPLACE_FEES_ENABLED"
 
@@ -78,8 +78,7 @@ async def test_5xx_is_retryable_unavailable(backend, demo):
 
 async def test_fails_twice_then_succeeds_with_one_idempotency_key(backend, demo, actor, release_log):
     demo.fail_next(2, status=503)
-    r = await flip(backend, FLAG, True, reason="go", actor=actor, log=release_log, release_id="rel-1",
-                   environment="prod", retries=3, backoff=0.01)
+    r = await flip(backend, FLAG, True, reason="go", actor=actor, record=recorder(release_log, actor, "rel-1", "prod"), retries=3, backoff=0.01)
     assert r.ok and r.attempts == 3 and r.before is False and r.after is True
     puts = demo.flags.puts()
     assert [p["status"] for p in puts] == [503, 503, 200]
@@ -90,8 +89,7 @@ async def test_fails_twice_then_succeeds_with_one_idempotency_key(backend, demo,
 
 async def test_retries_exhausted_says_which_state_the_flag_is_in(backend, demo, actor, release_log):
     demo.fail_next(10, status=503)
-    r = await flip(backend, FLAG, True, reason="go", actor=actor, log=release_log, release_id="rel-1",
-                   environment="prod", retries=2, backoff=0.01)
+    r = await flip(backend, FLAG, True, reason="go", actor=actor, record=recorder(release_log, actor, "rel-1", "prod"), retries=2, backoff=0.01)
     assert not r.ok and r.attempts == 3 and r.after is False
     assert "HTTP 503" in r.error and "[flag is OFF]" in r.error
     (entry,) = list(release_log.entries())

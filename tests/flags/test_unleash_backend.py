@@ -14,7 +14,7 @@ import pytest
 from cockpit.core.flags.base import FlagAuthError, FlagError, FlagNotFound, FlagProtected
 from cockpit.core.flags.flip import flip
 from cockpit.core.flags.unleash import UnleashFlagBackend
-from tests.flags.conftest import Scripted
+from tests.flags.conftest import Scripted, recorder
 
 pytestmark = pytest.mark.unleash
 
@@ -59,8 +59,7 @@ async def test_list_reads_the_environment(unleash_server, prod):
 async def test_flip_logs_before_and_after(unleash_server, prod, actor, release_log):
     flag = _name()
     unleash_server.create_flag(flag)
-    r = await flip(prod, flag, True, reason="layer 1", actor=actor, log=release_log, release_id="rel",
-                   environment="prod", retries=1, backoff=0.01)
+    r = await flip(prod, flag, True, reason="layer 1", actor=actor, record=recorder(release_log, actor, "rel", "prod"), retries=1, backoff=0.01)
     assert r.ok and r.before is False and r.after is True and r.backend == "unleash"
     (e,) = list(release_log.entries())
     assert e.payload["flag"] == flag and e.payload["after"] is True and e.actor.name == "alice"
@@ -132,8 +131,7 @@ async def test_change_request_403_says_what_to_do(script_server, actor, release_
 
     # Through flip: not retried (a protected environment does not change its mind), logged, state known.
     srv.requests.clear()
-    r = await flip(b, "checkout.v2", True, reason="go", actor=actor, log=release_log, release_id="rel",
-                   environment="prod", retries=3, backoff=0.01)
+    r = await flip(b, "checkout.v2", True, reason="go", actor=actor, record=recorder(release_log, actor, "rel", "prod"), retries=3, backoff=0.01)
     await b.aclose()
     assert not r.ok and r.attempts == 1 and r.after is False
     assert len([x for x in srv.requests if x.method == "POST"]) == 1
