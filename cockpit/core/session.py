@@ -138,10 +138,13 @@ class ReleaseSession(CutoverActions):
             state = ReleaseState(release_id=no_release_id(runbook, environment), environment=environment)
         return cls(runbook=runbook, log=log, environment=environment, state=state, actor=actor, clock=clock)
 
-    async def sibling(self, release_id: str) -> ReleaseSession:
-        """Another release of this environment, to record what concerns it (breaking its lock)."""
-        return await type(self).attach(self.runbook, self.log, self.environment, self.actor, release_id=release_id,
-                                       clock=self.clock)
+    @classmethod
+    def writer(cls, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, release_id: str
+               ) -> ReleaseSession:
+        """A release to record into without reading it first (a note, a forced unlock): it works while
+        the shared store is away (entries are spooled). Its state holds only what it records."""
+        return cls(runbook=runbook, log=log, environment=environment, actor=actor,
+                   state=ReleaseState(release_id=release_id, environment=environment))
 
     @property
     def opened(self) -> bool:

@@ -39,7 +39,8 @@ async def take(session: ReleaseSession, *, force: bool = False) -> tuple[bool | 
             reason = (f"incident rollback of {rid} by {actor.name}" if held.release_id == rid
                       else f"forced rollback of {rid} by {actor.name} over release {held.release_id}")
             # The forced release is recorded in the release whose lock is broken, by that release's writer.
-            owner = session if held.release_id == rid else await session.sibling(held.release_id)
+            owner = session if held.release_id == rid else type(session).writer(
+                session.runbook, session.log, session.environment, actor, held.release_id)
             await owner.force_unlock(reason, held)
             note = f"lock taken over from {held.holder.name} (forced: {reason})"
         await session.take_lock()
