@@ -22,13 +22,14 @@ def register_log(lsub: argparse._SubParsersAction) -> None:
 def _browse(args: argparse.Namespace) -> int:
     from cockpit.core.log.base import LogFilter
     from cockpit.core.secrets import MissingSecret
-    from cockpit.ui.browser import BrowseError, Query, open_source
+    from cockpit.core.log.readonly import LogUnreadable
+    from cockpit.ui.browser import Query, open_source
     from cockpit.ui.browser_app import make_browser_app
 
     runbook = load(args)
     try:
         source = open_source(runbook)
-    except (BrowseError, MissingSecret) as e:
+    except (LogUnreadable, MissingSecret) as e:
         raise CliError(str(e), 1) from None
     query = Query(LogFilter(release_id=args.release), newest_first=not args.oldest_first)
     make_browser_app(source, query=query).run()

@@ -1,16 +1,19 @@
 """`cockpit log verify|export|note|status|tail|unlock --config F` (ARCHITECTURE §4).
 
-verify exits 0 when the chain is intact and 1 naming the first bad seq. The auditor's browser
+verify exits 0 when the chain is intact and 1 naming the first bad seq; it reads the store read-only
+(cockpit/core/log/readonly.py) and never replays the spool into it. The auditor's browser
 (`cockpit log browse`, issue 7) plugs in through `_EXTENSIONS` below rather than growing this file.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import sys
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,8 @@ from cockpit.runbook.textsafe import printable, shorten
 if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
     from cockpit.runbook.config import Runbook
     from cockpit.core.log.entry import Entry
-    from cockpit.core.log.spool import SpooledLog
+    from cockpit.core.log.readonly import Reader
+    from cockpit.core.log.spool import Spool, SpooledLog
 
 # Modules that add subcommands to `cockpit log` by defining `register_log(log_subparsers)`.
 # `cockpit log browse` (the auditor's TUI, issue 7) goes in cockpit/cli/log_browse.py.
@@ -86,8 +90,33 @@ def _opened(runbook: Runbook) -> AbstractContextManager[SpooledLog]:
     return opened_log(runbook)  # type: ignore[return-value]  (open_log always gives the spooled log)
 
 
-def _unreachable(log: SpooledLog, e: Exception) -> CliError:
-    waiting = log.pending_count()
+@contextmanager
+def _read_only(runbook: Runbook) -> Iterator[tuple[Reader, Spool]]:
+    """The runbook's store opened read-only (never replaying the spool into it) and its spool, to count."""
+    from cockpit.core.log.open import local_spool, store_factory
+    from cockpit.core.log.readonly import EmptyLog, InvalidDsn, LogUnreadable, NoLogYet, open_read_only
+    from cockpit.core.secrets import MissingSecret
+
+    try:
+        factory = store_factory(runbook)
+    except MissingSecret as e:
+        raise CliError(str(e)) from None
+    spool = local_spool(runbook, factory)
+    try:
+        log: Any = open_read_only(factory)
+    except NoLogYet:
+        log = EmptyLog(factory.description)  # nothing logged yet: the empty chain, as a new store would hold
+    except InvalidDsn as e:
+        raise CliError(f"cannot open the release log: {e}") from None
+    except LogUnreadable as e:
+        raise _unreachable(spool.count(), e) from None
+    try:
+        yield log, spool
+    finally:
+        log.close()
+
+
+def _unreachable(waiting: int, e: Exception) -> CliError:
     return CliError(f"{printable(str(e))}" + (f" ({waiting} entries wait in the spool)" if waiting else ""),
                     EXIT_FAILED)
 
@@ -117,23 +146,23 @@ def _verify(args: argparse.Namespace) -> int:
     from cockpit.core.log.witness import check_witness, parse_witness
 
     runbook = load(args)
-    with _opened(runbook) as log:
+    try:
+        witnesses = [parse_witness(w) for w in args.expect]
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    with _read_only(runbook) as (log, spool):
         started = time.monotonic()
-        try:
-            witnesses = [parse_witness(w) for w in args.expect]
-        except ValueError as e:
-            raise CliError(str(e)) from None
         try:
             result = log.verify()
             head = log.head() if result.ok else None
             if result.ok:
                 for seq, hash_ in witnesses:
-                    problem = check_witness(log, seq, hash_)
+                    problem = check_witness(log, seq, hash_)  # type: ignore[arg-type]  (reads only)
                     if problem:
                         result = VerifyResult(ok=False, checked=result.checked, first_bad_seq=seq, reason=problem)
                         break
         except LogUnavailable as e:
-            raise _unreachable(log, e) from None
+            raise _unreachable(spool.count(), e) from None
         elapsed = time.monotonic() - started
         if args.json:
             print_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
@@ -166,22 +195,25 @@ def _export(args: argparse.Namespace) -> int:
                 n = export_to_file(log, args.format, target, flt, title=title)
                 print(f"wrote {n} entries to {target}", file=sys.stderr)
         except LogUnavailable as e:
-            raise _unreachable(log, e) from None
+            raise _unreachable(log.pending_count(), e) from None
         except OSError as e:
             raise CliError(f"cannot write {args.output}: {e}", EXIT_FAILED) from None
     return EXIT_OK
 
 
 def _note(args: argparse.Namespace) -> int:
-    from cockpit.core.log.entry import NewEntry, current_actor
+    from cockpit.core.log.entry import current_actor
     from cockpit.core.log.spool import is_pending
+    from cockpit.core.session import ReleaseSession
 
     runbook = load(args)
     env = environment(runbook, args)
     if not args.text.strip():
         raise CliError("the note is empty")
     with _opened(runbook) as log:
-        entry = log.append(NewEntry(args.release, env, "note", {"text": args.text}, current_actor(args.actor)))
+        # Recorded by the release, without reading it first: a note works while the store is away.
+        release = ReleaseSession.writer(runbook, log, env, current_actor(args.actor), args.release)
+        entry = asyncio.run(release.note(args.text))
         if is_pending(entry):
             print(f"spooled: the release log is unreachable; {log.pending_count()} entries wait and are "
                   "replayed when it answers")
@@ -289,24 +321,32 @@ def _tail(args: argparse.Namespace) -> int:
                     last = e.seq
                 sys.stdout.flush()
         except LogUnavailable as e:
-            raise _unreachable(log, e) from None
+            raise _unreachable(log.pending_count(), e) from None
     return EXIT_OK
 
 
 def _unlock(args: argparse.Namespace) -> int:
     from cockpit.core.log.base import AppendRefused, LogUnavailable
     from cockpit.core.log.entry import current_actor
-    from cockpit.core.log.lock import force_unlock
+    from cockpit.core.log.lock import lock_holder
+    from cockpit.core.session import ReleaseSession
 
     runbook = load(args)
     env = environment(runbook, args)
     with _opened(runbook) as log:
         try:
-            entry = force_unlock(log, env, args.reason, current_actor(args.actor))
+            if not (args.reason or "").strip():
+                raise ValueError("a forced unlock needs a reason (it is written to the release log)")
+            held = lock_holder(log, env)
+            if held is None:
+                raise AppendRefused(f"{env} is not locked")
+            # Recorded in the release whose lock is broken, by that release's writer.
+            release = ReleaseSession.writer(runbook, log, env, current_actor(args.actor), held.release_id)
+            entry = asyncio.run(release.force_unlock(args.reason, held))
         except (AppendRefused, ValueError) as e:
             raise CliError(printable(str(e)), EXIT_FAILED) from None
         except LogUnavailable as e:
-            raise _unreachable(log, e) from None
+            raise _unreachable(log.pending_count(), e) from None
         prev = entry.payload.get("previous_holder", {}).get("name", "?")
         print(f"unlocked {env} (was held by {printable(prev)}); seq {entry.seq}")
         _notify(log, runbook)

@@ -13,7 +13,8 @@ from cockpit.runbook.config import load_runbook
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.open import spool_dir, store_factory
 from cockpit.core.log.spool import Spool
-from cockpit.ui.browser.source import BrowseError, open_source, open_store
+from cockpit.core.log.readonly import LogUnreadable, open_store
+from cockpit.ui.browser.source import open_source
 from tests.browser import logdata
 
 
@@ -67,17 +68,17 @@ def test_postgres_session_is_read_only(pg_dsn: str, tmp_path: Path) -> None:
 
 
 def test_no_log_yet_is_a_clear_error_and_creates_nothing(tmp_path: Path, pg_dsn: str) -> None:
-    with pytest.raises(BrowseError, match="no release log at .* yet"):
+    with pytest.raises(LogUnreadable, match="no release log at .* yet"):
         open_source(runbook(tmp_path, 'path = ".deploy/log.sqlite"'))
     assert not (tmp_path / ".deploy").exists()
-    with pytest.raises(BrowseError, match="holds no release log yet"):
+    with pytest.raises(LogUnreadable, match="holds no release log yet"):
         open_store(dsn=pg_dsn)
     with psycopg.connect(pg_dsn) as conn:  # nothing was migrated into the empty database
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
 
 
 def test_an_unreachable_server_is_a_clear_error() -> None:
-    with pytest.raises(BrowseError, match="unreachable"):
+    with pytest.raises(LogUnreadable, match="unreachable"):
         open_store(dsn="postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
-    with pytest.raises(BrowseError, match="not a valid PostgreSQL DSN"):
+    with pytest.raises(LogUnreadable, match="not a valid PostgreSQL DSN"):
         open_store(dsn="postgresql://[bad")

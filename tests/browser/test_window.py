@@ -6,7 +6,7 @@ from typing import Any
 
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
-from cockpit.ui.browser.source import open_store
+from cockpit.core.log.readonly import open_store
 from cockpit.ui.browser.window import Fetch, LogWindow, Query, fetch_extent, fetch_rows
 
 

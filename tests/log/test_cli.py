@@ -187,3 +187,39 @@ def test_a_witnessed_head_catches_entries_removed_from_the_end(runbook: Path, ca
     assert main(["log", "verify", "--config", str(runbook), "--expect", "2:" + "0" * 64]) == 1
     assert "was rewritten" in capsys.readouterr().out
     assert main(["log", "verify", "--config", str(runbook), "--expect", "2:nothex"]) == 2
+
+
+def test_verify_reads_the_store_read_only_and_never_replays_the_spool(runbook: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """verify opens the store read-only: nothing logged yet is the empty chain (and no file is made);
+    entries waiting in the spool stay there, outside the chain it verifies."""
+    from cockpit.core.log.entry import NewEntry
+    from cockpit.core.log.open import local_spool
+    from cockpit.core.log.sqlite import SqliteLog
+
+    path = runbook.parent / ".deploy/release-log.sqlite"
+    assert main(["log", "verify", "--config", str(runbook)]) == 0
+    assert capsys.readouterr().out.startswith("intact: 0 entries (")
+    assert not path.parent.exists()
+
+    for i in range(2):
+        assert main(["log", "note", "--config", str(runbook), "--release", "r", f"n{i}"]) == 0
+    spool = local_spool(load_runbook(runbook))
+    with spool.locked():
+        spool.add(NewEntry("r", "prod", "note", {"text": "written during an outage"}, ALICE))
+    capsys.readouterr()
+    assert main(["log", "verify", "--config", str(runbook)]) == 0
+    assert capsys.readouterr().out.startswith("intact: 2 entries, head 2:")
+    assert spool.count() == 1
+    store = SqliteLog(path)
+    assert store.count() == 2
+    store.close()
+
+
+def test_verify_of_an_unreachable_store_exits_1_counting_the_spool(tmp_path: Path) -> None:
+    runbook = _write(tmp_path, 'dsn = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2"')
+    r = cockpit("log", "verify", "--config", str(runbook))
+    assert r.returncode == 1 and "unreachable" in r.stderr and "Traceback" not in r.stderr
+    bad = _write(tmp_path, 'dsn = "postgresql://[bad"')
+    r = cockpit("log", "verify", "--config", str(bad))
+    assert r.returncode == 2 and "not a valid PostgreSQL DSN" in r.stderr

@@ -14,13 +14,17 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cockpit.core.log.base import LogFilter, ReleaseLog
+from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry, format_at
 from cockpit.runbook.textsafe import printable
 
+if TYPE_CHECKING:
+    from cockpit.core.log.readonly import Reader
+
 FORMATS = ("tsv", "md", "jsonl")
+FORMAT_OF_SUFFIX = {".tsv": "tsv", ".md": "md", ".markdown": "md", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 TSV_COLUMNS = ["timestamp_utc", "release", "environment", "actor", "event", "target_sha", "rollback_ref",
                "decision", "detail", "seq", "hash"]
@@ -105,7 +109,7 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", printable(str(text), one_line=True))
 
 
-def write_markdown(log: ReleaseLog, out: TextIO, flt: LogFilter = LogFilter(), title: str = "Release log") -> int:
+def write_markdown(log: Reader, out: TextIO, flt: LogFilter = LogFilter(), title: str = "Release log") -> int:
     """One section per release (in order of first appearance), one line per entry. Two streaming
     passes: release ids first (few), then each release's entries."""
     releases: dict[str, None] = {}
@@ -130,7 +134,7 @@ def write_markdown(log: ReleaseLog, out: TextIO, flt: LogFilter = LogFilter(), t
     return n
 
 
-def export(log: ReleaseLog, fmt: str, out: TextIO, flt: LogFilter = LogFilter(), *, title: str = "Release log") -> int:
+def export(log: Reader, fmt: str, out: TextIO, flt: LogFilter = LogFilter(), *, title: str = "Release log") -> int:
     """Write the log (narrowed by flt) in tsv | md | jsonl; return the number of entries written."""
     if fmt == "tsv":
         return write_tsv(log.entries(flt), out)
@@ -141,7 +145,7 @@ def export(log: ReleaseLog, fmt: str, out: TextIO, flt: LogFilter = LogFilter(),
     raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def export_to_file(log: ReleaseLog, fmt: str, path: str | Path, flt: LogFilter = LogFilter(), *,
+def export_to_file(log: Reader, fmt: str, path: str | Path, flt: LogFilter = LogFilter(), *,
                    title: str = "Release log") -> int:
     """Export to a file atomically (written beside it, fsync'd, renamed): a reader never sees half."""
     target = Path(path)
@@ -156,3 +160,21 @@ def export_to_file(log: ReleaseLog, fmt: str, path: str | Path, flt: LogFilter =
         Path(tmp).unlink(missing_ok=True)
         raise
     return n
+
+
+def format_of(path: str) -> str:
+    """tsv | md | jsonl from the file name; ValueError naming the choices otherwise."""
+    fmt = FORMAT_OF_SUFFIX.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{Path(path).name or path!r}: end the file name in .tsv, .md or .jsonl")
+    return fmt
+
+
+def export_to_named_file(log: Reader, path: str, flt: LogFilter = LogFilter(), *,
+                         title: str = "Release log") -> tuple[Path, int, str]:
+    """Export to `path` in the format its name says, atomically; (absolute path, count, format)."""
+    fmt = format_of(path)
+    target = Path(path).expanduser().resolve()
+    if not target.parent.is_dir():
+        raise OSError(f"the folder {target.parent} does not exist")
+    return target, export_to_file(log, fmt, target, flt, title=title), fmt

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cockpit.core.log.spool import SpooledLog, Store
+from cockpit.core.log.spool import Spool, SpooledLog, Store
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -71,6 +71,15 @@ def spool_dir(runbook: Runbook) -> Path:
     return runbook.resolve_path(runbook.log.spool or ".deploy/spool")
 
 
+def _spool_name(factory: StoreFactory) -> str:
+    return f"spool-{factory.identity}"
+
+
+def local_spool(runbook: Runbook, factory: StoreFactory | None = None) -> Spool:
+    """The entries waiting to be replayed into the runbook's store (readers count them, never replay them)."""
+    return Spool(spool_dir(runbook), _spool_name(factory or store_factory(runbook)))
+
+
 def open_log(runbook: Runbook, *, replay: bool = True, retry_interval: float = 2.0) -> SpooledLog:
     """The log, always spooled; replays waiting entries now when the store answers.
 
@@ -78,5 +87,6 @@ def open_log(runbook: Runbook, *, replay: bool = True, retry_interval: float = 2
     when the password secret is not set.
     """
     factory = store_factory(runbook)
-    return SpooledLog(factory, spool_dir(runbook), name=f"spool-{factory.identity}", replay=replay,
+    return SpooledLog(factory, spool_dir(runbook), name=_spool_name(factory), replay=replay,
                       retry_interval=retry_interval)
+

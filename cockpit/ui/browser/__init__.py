@@ -1,7 +1,9 @@
 """The auditor's read-only release-log browser (issue 7): BrowserScreen and what it is made of."""
 
+from cockpit.core.log.readonly import open_store
 from cockpit.ui.browser.screen import BrowserScreen
-from cockpit.ui.browser.source import BrowseError, Source, open_source, open_store
+from cockpit.ui.browser.source import Source, open_source
 from cockpit.ui.browser.window import Query
 
-__all__ = ["BrowserScreen", "BrowseError", "Query", "Source", "open_source", "open_store"]
+# open_store: the read-only store a Source's reader is (for the scenes, tests and benchmark that build one).
+__all__ = ["BrowserScreen", "Query", "Source", "open_source", "open_store"]

@@ -24,7 +24,7 @@ from cockpit.core.log.entry import Entry
 from cockpit.core.story import summary, when
 from cockpit.runbook.textsafe import printable, shorten
 from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
-from cockpit.ui.browser.source import Reader
+from cockpit.core.log.readonly import Reader
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
 
 # (title, width); the summary takes what is left.

@@ -3,7 +3,7 @@
 The screen is given a `Source` (a read-only reader, where it is, the spool count) and needs
 nothing else from its app: `cockpit log browse` hosts it in BrowserApp, the main cockpit can
 push it. No action here can write: the reader has no write method, and the store itself was
-opened read-only (source.py).
+opened read-only (cockpit/core/log/readonly.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from textual.worker import Worker
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.entry import Entry
+from cockpit.core.log.export import export_to_named_file, format_of
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.detail import DetailPane
 from cockpit.ui.browser.errors import WorkerErrors
@@ -40,7 +41,7 @@ from cockpit.ui.browser.messages import (
     VerifyProgress,
 )
 from cockpit.ui.browser.prompt import PromptScreen
-from cockpit.ui.browser.source import Source, export_filter, export_format
+from cockpit.ui.browser.source import Source
 from cockpit.ui.browser.story_view import ReleaseStoryScreen
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Query
 
@@ -308,7 +309,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
             if not path:
                 return
             try:
-                export_format(path)
+                format_of(path)
             except ValueError as e:
                 self.notify(str(e), title="export", severity="error")
                 return
@@ -320,7 +321,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="export")
     def _export(self, path: str, flt: LogFilter) -> None:
-        target, n, fmt = export_filter(self.source.reader, path, flt)
+        target, n, fmt = export_to_named_file(self.source.reader, path, flt)
         self.post_message(Exported(str(target), n, fmt))
 
     @on(Exported)

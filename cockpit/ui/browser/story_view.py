@@ -16,7 +16,7 @@ from cockpit.core.story import Story, release_story
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.errors import WorkerErrors
 from cockpit.ui.browser.messages import StoryLoaded
-from cockpit.ui.browser.source import Reader
+from cockpit.core.log.readonly import Reader
 
 TONES = {"ok": "green", "bad": "bold red", "warn": "yellow", "info": "", "dim": "dim"}
 

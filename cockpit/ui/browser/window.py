@@ -28,7 +28,7 @@ from typing import Literal
 
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
-from cockpit.ui.browser.source import Reader
+from cockpit.core.log.readonly import Reader
 
 PAGE_SIZE = 200
 CAPACITY = 1000
