@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is imported when a runbook is loaded, not by `cockpit --help`
+    from contextlib import closing
+
     from cockpit.runbook.config import Runbook
     from cockpit.core.log.base import ReleaseLog
+    from cockpit.core.log.spool import SpooledLog
     from cockpit.runbook.outline import RunbookOutline
 
 EXIT_OK = 0
@@ -59,19 +60,16 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-@contextmanager
-def opened_log(runbook: Runbook) -> Iterator[ReleaseLog]:
-    """The runbook's release log (spooled), closed afterwards; errors become a CliError."""
-    from cockpit.core.opening import OpeningError, open_runbook_log
+def opened_log(runbook: Runbook) -> closing[SpooledLog]:
+    """The runbook's release log (core.log.open.opened_log), closed after the `with` block; a log that
+    cannot be opened is a CliError (exit 2)."""
+    from cockpit.core.log.open import opened_log as open_and_close
+    from cockpit.core.opening import OpeningError
 
     try:
-        log = open_runbook_log(runbook)
+        return open_and_close(runbook)
     except OpeningError as e:
         raise CliError(str(e)) from None
-    try:
-        yield log
-    finally:
-        log.close()
 
 
 async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str | None, ref: str | None):  # noqa: ANN201

@@ -13,7 +13,7 @@ import importlib
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,10 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _opened(runbook: Runbook) -> AbstractContextManager[SpooledLog]:
-    return opened_log(runbook)  # type: ignore[return-value]  (open_log always gives the spooled log)
 
 
 @contextmanager
@@ -186,7 +182,7 @@ def _export(args: argparse.Namespace) -> int:
         environment(runbook, args)
     flt = _filter(args)
     title = f"Release log — {runbook.release.name}"
-    with _opened(runbook) as log:
+    with opened_log(runbook) as log:
         try:
             if not args.output:
                 n = export(log, args.format, sys.stdout, flt, title=title)
@@ -210,7 +206,7 @@ def _note(args: argparse.Namespace) -> int:
     env = environment(runbook, args)
     if not args.text.strip():
         raise CliError("the note is empty")
-    with _opened(runbook) as log:
+    with opened_log(runbook) as log:
         # Recorded by the release, without reading it first: a note works while the store is away.
         release = ReleaseSession.writer(runbook, log, env, current_actor(args.actor), args.release)
         entry = asyncio.run(release.note(args.text))
@@ -241,7 +237,7 @@ def _status(args: argparse.Namespace) -> int:
     from cockpit.core.log.notify import targets
 
     runbook = load(args)
-    with _opened(runbook) as log:
+    with opened_log(runbook) as log:
         info: dict[str, Any] = {"store": log.describe(), "reachable": False, "error": "",
                                 "spooled": log.pending_count(), "rejected": log.spool.rejected_count(),
                                 "entries": None, "head": None, "locks": {}, "notify": {}}
@@ -307,7 +303,7 @@ def _tail(args: argparse.Namespace) -> int:
     if args.env is not None:
         environment(runbook, args)
     flt = _filter(args)
-    with _opened(runbook) as log:
+    with opened_log(runbook) as log:
         try:
             newest = log.page(flt, limit=max(0, args.n), newest_first=True)
             for e in reversed(newest):
@@ -333,7 +329,7 @@ def _unlock(args: argparse.Namespace) -> int:
 
     runbook = load(args)
     env = environment(runbook, args)
-    with _opened(runbook) as log:
+    with opened_log(runbook) as log:
         try:
             if not (args.reason or "").strip():
                 raise ValueError("a forced unlock needs a reason (it is written to the release log)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,3 +91,13 @@ def open_log(runbook: Runbook, *, replay: bool = True, retry_interval: float = 2
     return SpooledLog(factory, spool_dir(runbook), name=_spool_name(factory), replay=replay,
                       retry_interval=retry_interval)
 
+
+def opened_log(runbook: Runbook) -> closing[SpooledLog]:
+    """The runbook's log, opened now and closed when the `with` block ends.
+
+    Raises OpeningError (cockpit.core.opening, which words a missing secret or a bad store) before
+    the block starts, so an error inside the block is never mistaken for one of opening.
+    """
+    from cockpit.core.opening import open_runbook_log
+
+    return closing(open_runbook_log(runbook))  # type: ignore[arg-type]  (open_runbook_log opens open_log's SpooledLog)
