@@ -55,15 +55,14 @@ async def _check(runbook: Runbook, env: str, ref: str | None, json_out: bool, ac
 
 
 def as_json(session: ReleaseSession, verdict: Verdict) -> dict[str, Any]:
-    now = session.clock()
     checks = []
     for c in session.runbook.checks:
-        ev = session.state.evidence.get(c.id)
+        ev = verdict.evidence.get(c.id)
         if ev is None:
             checks.append({"id": c.id, "kind": c.kind, "status": "pending", "blocking": c.blocking,
                            "detail": "not taken", "duration_ms": 0, "taken_at": None, "stage": c.stage})
             continue
-        d = ev.freshness(c.max_age, now).to_json()
+        d = ev.to_json()
         d["stage"] = c.stage
         checks.append(d)
     return {
@@ -78,7 +77,7 @@ def as_json(session: ReleaseSession, verdict: Verdict) -> dict[str, Any]:
 
 
 def render(session: ReleaseSession, verdict: Verdict) -> str:
-    rb, now = session.runbook, session.clock()
+    rb = session.runbook
     on_main = {True: f"on {rb.release.main}", False: f"NOT on {rb.release.main}", None: "main unknown"}
     lines = [
         f"{rb.release.name} · {session.environment} · target {session.target.ref}@{session.target.short} "
@@ -87,8 +86,7 @@ def render(session: ReleaseSession, verdict: Verdict) -> str:
     ]
     width = max((len(c.id) for c in rb.checks), default=10)
     for c in rb.checks:
-        ev: Evidence | None = session.state.evidence.get(c.id)
-        ev = ev.freshness(c.max_age, now) if ev else None
+        ev: Evidence | None = verdict.evidence.get(c.id)  # as it counts now (freshness judged by the gate)
         status = ev.status.value if ev else "pending"
         detail = printable(ev.detail, one_line=True) if ev else "not taken"
         ms = f"{ev.duration_ms:>6.0f}ms" if ev else ""

@@ -37,7 +37,8 @@ def _main(args: argparse.Namespace) -> int:
             raise CliError("the guided rollback needs a terminal; for scripts and CI use --yes (headless)")
         from cockpit.ui.rollback_app import run_rollback_app
 
-        return run_rollback_app(runbook, env, stage=args.stage, actor=args.actor, force=args.force)
+        with opened_log(runbook) as log:
+            return run_rollback_app(runbook, log, env, stage=args.stage, actor=args.actor, force=args.force)
     return asyncio.run(_headless(runbook, env, args))
 
 

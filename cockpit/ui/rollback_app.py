@@ -59,12 +59,10 @@ def make_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, actor
     return RollbackApp(runbook, log, environment, actor, stage=stage, clock=clock, force=force, **kw)
 
 
-def run_rollback_app(runbook: Runbook, environment: str, *, stage: str | None = None, actor: str | None = None,
-                     force: bool = False) -> int:
+def run_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, *, stage: str | None = None,
+                     actor: str | None = None, force: bool = False) -> int:
     """Run the wizard on a terminal; exit 0 when the rollback finished done, 1 otherwise."""
-    from cockpit.cli.common import opened_log
     from cockpit.core.log.entry import current_actor
 
-    with opened_log(runbook) as log:
-        outcome = make_rollback_app(runbook, log, environment, current_actor(actor), stage=stage, force=force).run()
+    outcome = make_rollback_app(runbook, log, environment, current_actor(actor), stage=stage, force=force).run()
     return 0 if outcome == "done" else 1

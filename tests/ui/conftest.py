@@ -1,28 +1,5 @@
-"""UI fixtures: the embedded demo target with its scratch checkout, and deterministic Textual runs."""
+"""UI fixtures: the embedded demo target with its scratch checkout (shared with the core tests)."""
 
-from __future__ import annotations
+from tests.helpers.demo import Demo, demo
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from cockpit.runbook.config import Runbook, load_runbook
-from cockpit.demo.scratch import Scratch, make_scratch
-from cockpit.demo.target import DemoTarget
-
-
-@dataclass
-class Demo:
-    target: DemoTarget
-    scratch: Scratch
-    runbook: Runbook
-
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
-    with DemoTarget() as target:
-        scratch = make_scratch(tmp_path / "demo", target)
-        monkeypatch.setenv("COCKPIT_SECRET_DEMO_FLAGS", target.token)
-        yield Demo(target, scratch, load_runbook(scratch.runbook_path))
+__all__ = ["Demo", "demo"]

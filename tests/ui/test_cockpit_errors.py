@@ -9,7 +9,7 @@ from cockpit.runbook.config import load_runbook
 from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.ui.app import make_app
-from tests.ui.conftest import Demo
+from tests.helpers.demo import Demo
 
 ANN = Actor("Ann", "ann", "laptop")
 

@@ -17,7 +17,7 @@ from cockpit.ui.screens.cutover import CutoverScreen
 from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.screens.signoff import SignOffScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
-from tests.ui.conftest import Demo
+from tests.helpers.demo import Demo
 
 ANN = Actor("Ann", "ann", "laptop", "ann@example.com")
 

@@ -21,7 +21,7 @@ from cockpit.core.opening import Opening
 from cockpit.runbook.outline import read_outline
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.widgets.checklist import Checklist
-from tests.ui.conftest import Demo
+from tests.helpers.demo import Demo
 
 ANN = Actor("Ann", "ann", "laptop")
 

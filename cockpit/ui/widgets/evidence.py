@@ -24,10 +24,6 @@ STATUS_STYLE = {
 }
 
 
-def current(check: CheckConfig, ev: Evidence | None, now: datetime) -> Evidence | None:
-    return ev.freshness(check.max_age, now) if ev else None
-
-
 def status_cell(ev: Evidence | None) -> Text:
     label, style = STATUS_STYLE[ev.status if ev else Status.PENDING]
     return Text(label, style=style)

@@ -11,7 +11,7 @@ from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.core.session import ReleaseSession
-from tests.ui.conftest import Demo
+from tests.helpers.demo import Demo
 
 ANN = Actor("Ann", "ann", "laptop")
 

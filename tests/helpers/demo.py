@@ -1,0 +1,29 @@
+"""The embedded demo target with its scratch checkout (a real git repo) and runbook: the release's
+realistic surroundings for core and UI tests alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cockpit.demo.scratch import Scratch, make_scratch
+from cockpit.demo.target import DemoTarget
+from cockpit.runbook.config import Runbook, load_runbook
+
+
+@dataclass
+class Demo:
+    target: DemoTarget
+    scratch: Scratch
+    runbook: Runbook
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
+    with DemoTarget() as target:
+        scratch = make_scratch(tmp_path / "demo", target)
+        monkeypatch.setenv("COCKPIT_SECRET_DEMO_FLAGS", target.token)
+        yield Demo(target, scratch, load_runbook(scratch.runbook_path))
