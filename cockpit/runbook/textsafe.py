@@ -1,7 +1,8 @@
-"""Remote text is untrusted: make it safe to print on a terminal.
+"""Remote text is untrusted: make it safe to print on a terminal — escape, never interpret.
 
 Escape sequences in a health endpoint's body must not move the cursor, change colours or
-rewrite the screen of the person running the cutover. (In the TUI, text is also never parsed
+rewrite the screen of the person running the cutover, and they must not vanish either: the
+person sees the characters that were sent (ESC as \\x1b). (In the TUI, text is also never parsed
 as Rich markup: widgets get rich.text.Text, not markup strings.)
 """
 
@@ -14,11 +15,19 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str, *, one_line: bool = False) -> str:
-    """Replace control characters with visible escapes (ESC becomes \\x1b)."""
+    """Replace control characters with visible escapes (ESC becomes \\x1b). one_line: line breaks
+    (CRLF too) and runs of whitespace become one space."""
+    if one_line:
+        text = text.replace("\r\n", "\n")  # a line break, not a carriage return to show
     out = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
     if one_line:
         out = " ".join(out.split())
     return out
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """Untrusted text (or an exception) as one printable line of at most `limit` characters."""
+    return shorten(printable(str(text), one_line=True), limit)
 
 
 def shorten(text: str, width: int) -> str:

@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cockpit.core.checks.context import CheckContext, Target
-from cockpit.core.checks.result import Found, one_line, redact_url
+from cockpit.core.checks.result import Found, redact_url
+from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Evidence, Status, cap_excerpt, utcnow
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ import time
 
 from cockpit.runbook.config import CommandCheck
 from cockpit.core.checks.context import CheckContext
-from cockpit.core.checks.result import Found, one_line
+from cockpit.core.checks.result import Found
+from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import EXCERPT_LIMIT, Status, cap_excerpt
 from cockpit.runbook.placeholders import expand
 

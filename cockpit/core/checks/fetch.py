@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.checks.context import CheckContext
-from cockpit.core.checks.result import one_line, redact_url
+from cockpit.core.checks.result import redact_url
+from cockpit.runbook.textsafe import one_line
 
 if TYPE_CHECKING:
     import httpx

@@ -8,7 +8,8 @@ from cockpit.runbook.config import HttpCheck
 from cockpit.core.checks.compare import dotted, matches, show
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.fetch import FetchFailed, client_for, fetch
-from cockpit.core.checks.result import Found, one_line, redact_url
+from cockpit.core.checks.result import Found, redact_url
+from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Status, cap_excerpt
 from cockpit.runbook.placeholders import expand
 

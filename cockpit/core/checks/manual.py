@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cockpit.runbook.config import ManualCheck
 from cockpit.core.checks.context import CheckContext
-from cockpit.core.checks.result import Found, one_line
+from cockpit.core.checks.result import Found
+from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Status
 
 

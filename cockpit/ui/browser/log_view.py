@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from cockpit.core.log.entry import Entry
 from cockpit.core.story import summary, when
-from cockpit.runbook.textsafe import printable, shorten
+from cockpit.runbook.textsafe import one_line
 from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
 from cockpit.core.log.readonly import Reader
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
@@ -35,7 +35,7 @@ STRIP_CACHE = 600  # rendered rows kept (a few screens): scrolling back repaints
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
-    text = shorten(printable(text, one_line=True), width)
+    text = one_line(text, width)
     return text.rjust(width) if right else text.ljust(width)
 
 
