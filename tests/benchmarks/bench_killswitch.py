@@ -33,6 +33,7 @@ from cockpit.core.flags.flip import flip, kill_switch  # noqa: E402
 from cockpit.core.flags.http import HttpFlagBackend  # noqa: E402
 from cockpit.core.log.entry import Actor  # noqa: E402
 from cockpit.core.log.sqlite import SqliteLog  # noqa: E402
+from cockpit.core.session import ReleaseSession  # noqa: E402
 from cockpit.demo.target import DemoTarget  # noqa: E402
 
 ACTOR = Actor("bench", "bench", "localhost")
@@ -54,7 +55,9 @@ async def _all_on(backend: HttpFlagBackend, flags: list[str]) -> None:
 
 async def _measure(args: argparse.Namespace, url: str, token: str, flags: list[str],
                    log: SqliteLog) -> dict[str, list[float]]:
-    kw = dict(reason="benchmark", actor=ACTOR, log=log, release_id="bench", environment="bench", backoff=0.05)
+    # Each flip is recorded as in the product, through a release's own writer (record() needs no runbook).
+    release = ReleaseSession.writer(None, log, "bench", ACTOR, "bench")  # type: ignore[arg-type]
+    kw = dict(reason="benchmark", actor=ACTOR, record=release.record, backoff=0.05)
     backend = HttpFlagBackend(url, token, timeout=10)
     times: dict[str, list[float]] = {"put": [], "one": [], "kill": [], "kill_nolog": [], "seq": []}
     try:
@@ -78,7 +81,7 @@ async def _measure(args: argparse.Namespace, url: str, token: str, flags: list[s
             await _all_on(backend, flags)
 
             t0 = time.perf_counter()
-            result = await kill_switch(backend, flags, **{**kw, "log": None})
+            result = await kill_switch(backend, flags, **{**kw, "record": None})
             times["kill_nolog"].append(time.perf_counter() - t0)
             assert result.ok, result.summary()
             await _all_on(backend, flags)

@@ -25,12 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from cockpit.runbook.config import load_runbook  # noqa: E402
-from cockpit.core import kinds  # noqa: E402
 from cockpit.core.flags.factory import make_backend  # noqa: E402
-from cockpit.core.flags.flip import flip, flip_many, snapshot, snapshot_payload  # noqa: E402
+from cockpit.core.flags.flip import flip  # noqa: E402
 from cockpit.core.log.entry import Actor  # noqa: E402
 from cockpit.core.log.sqlite import SqliteLog  # noqa: E402
-from cockpit.core.rollback import RollbackRunner, load_plan  # noqa: E402
+from cockpit.core.rollback import RollbackRunner, plan_for  # noqa: E402
 from cockpit.core.rollback.headless import run_headless  # noqa: E402
 from cockpit.core.session import ReleaseSession  # noqa: E402
 from cockpit.demo import DEMO_TOKEN, DemoTarget  # noqa: E402
@@ -80,12 +79,9 @@ async def setup(root: Path, target: DemoTarget, names: list[str], deploy_s: floa
     s = await ReleaseSession.open(runbook, log, "production", ALICE)
     await s.take_evidence()
     await s.sign_off("alice", "bob", repo.main_shas[0])
-    await s.decide_go(s.target.short)
-    backend = make_backend(runbook, "production")
-    await s.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(await snapshot(backend, names)))
-    await flip_many(backend, {n: True for n in names}, reason="rollout", actor=ALICE, log=log,
-                    release_id=s.release_id, environment="production")
-    await backend.aclose()
+    outcome = await s.go(s.target.short)  # takes the flag snapshot (all off) at GO
+    assert outcome.ok, outcome.problems
+    await s.flip_flags({n: True for n in names}, reason="rollout")
     return runbook, log
 
 
@@ -94,15 +90,14 @@ def all_on(target: DemoTarget, names: list[str]) -> None:
         target.flags.add(n, True)  # the demo's state set directly: setup, not what is measured
 
 
-def runner(runbook, log) -> RollbackRunner:  # type: ignore[no-untyped-def]
-    state, plan = load_plan(runbook, log, "production")
-    return RollbackRunner(ReleaseSession(runbook=runbook, log=log, environment="production", state=state, actor=BOB),
-                          plan, flag_backoff=0.05)
+async def runner(runbook, log) -> RollbackRunner:  # type: ignore[no-untyped-def]
+    session = await ReleaseSession.attach(runbook, log, "production", BOB)
+    return RollbackRunner(session, plan_for(session), flag_backoff=0.05)
 
 
 async def flags_concurrent(runbook, log, target, names) -> float:  # type: ignore[no-untyped-def]
     all_on(target, names)
-    r = runner(runbook, log)
+    r = await runner(runbook, log)
     await r.begin()
     t0 = time.perf_counter()
     res = await r.run_step("flags")
@@ -114,12 +109,11 @@ async def flags_concurrent(runbook, log, target, names) -> float:  # type: ignor
 
 async def flags_sequential(runbook, log, target, names) -> float:  # type: ignore[no-untyped-def]
     all_on(target, names)
-    state, plan = load_plan(runbook, log, "production")
+    session = await ReleaseSession.attach(runbook, log, "production", BOB)
     backend = make_backend(runbook, "production")
     t0 = time.perf_counter()
     for n in names:
-        r = await flip(backend, n, False, reason="sequential", actor=BOB, log=log, release_id=plan.release_id,
-                       environment="production", retries=0)
+        r = await flip(backend, n, False, reason="sequential", actor=BOB, record=session.record, retries=0)
         assert r.ok, r.error
     elapsed = time.perf_counter() - t0
     await backend.aclose()
@@ -128,7 +122,7 @@ async def flags_sequential(runbook, log, target, names) -> float:  # type: ignor
 
 async def whole(runbook, log, target, names) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     all_on(target, names)
-    r = runner(runbook, log)
+    r = await runner(runbook, log)
     t0 = time.perf_counter()
     out = await run_headless(r, out=lambda _: None)
     wall = time.perf_counter() - t0

@@ -137,7 +137,6 @@ class CutoverScreen(Screen[None]):
         if session is None or stage is None:
             detail.update(Text("No stages in this runbook." if session else "", style="dim"))
             return
-        now = session.clock()
         t = Text()
         t.append(f"{stage.id}", style="bold")
         t.append(f" · {stage.title}\n" if stage.title else "\n")
