@@ -26,6 +26,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     # `cockpit --config F` is `cockpit run --config F` (ARCHITECTURE §4).
     parser.add_argument("--config", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # the package itself: its modules are discovered, and only the named one imported
     import cockpit.cli as pkg
 
     modules = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name != "common")

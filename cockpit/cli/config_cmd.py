@@ -32,6 +32,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    # startup: `config check` needs no schema generation
     from cockpit.runbook.schema import json_schema
 
     print(json_schema())

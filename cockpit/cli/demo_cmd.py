@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def demo_environment(dir: str | None = None, keep: bool = False,
                      port: int = 0) -> Iterator[tuple[DemoTarget, Scratch]]:
     """Yield (target, scratch) with the flag token set; stop and clean up on exit, Ctrl-C included."""
+    # startup: the demo target, the check or the TUI, whichever is asked for
     from cockpit.demo import DemoTarget
     from cockpit.demo.scratch import make_scratch, reuse_scratch
 
@@ -96,6 +97,7 @@ def _tui_available() -> bool:
 
 
 def _main(args: argparse.Namespace) -> int:
+    # startup: the demo target, the check or the TUI, whichever is asked for
     from cockpit.cli.check import run_check
     from cockpit.runbook.config import ConfigError, load_runbook
 
@@ -112,6 +114,7 @@ def _main(args: argparse.Namespace) -> int:
             if args.check_only:
                 code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
             elif _tui_available():
+                # startup: the demo target, the check or the TUI, whichever is asked for
                 from cockpit.cli.run_cmd import run_tui
                 from cockpit.core.opening import Opening
 

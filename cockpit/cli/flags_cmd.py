@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _backend(runbook: Runbook, env: str) -> FlagBackend:
+    # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.flags.factory import make_backend
 
     try:
@@ -104,6 +105,7 @@ async def _closing(backend: FlagBackend, coro: Any) -> Any:
 
 
 async def _attached(args: argparse.Namespace, rb: Runbook, env: str, log: ReleaseLog) -> ReleaseSession:
+    # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.session import ReleaseSession
 
     return await ReleaseSession.attach(rb, log, env, current_actor(args.actor))
@@ -144,6 +146,7 @@ def _flipping(args: argparse.Namespace, what: str,
 
 
 def _list(args: argparse.Namespace) -> int:
+    # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.flags.flip import snapshot
 
     rb = load(args)
@@ -221,6 +224,7 @@ def _kill(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.flags.flip import diff, snapshot
 
     rb = load(args)

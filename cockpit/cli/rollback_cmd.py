@@ -35,6 +35,7 @@ def _main(args: argparse.Namespace) -> int:
     if not args.yes:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise CliError("the guided rollback needs a terminal; for scripts and CI use --yes (headless)")
+        # startup: the TUI or the headless runner, whichever is asked for
         from cockpit.ui.rollback_app import run_rollback_app
 
         with opened_log(runbook) as log:
@@ -43,6 +44,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
+    # startup: the TUI or the headless runner, whichever is asked for
     from cockpit.core.log.entry import current_actor
     from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for
     from cockpit.core.rollback.headless import run_headless

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    # startup: the first paint comes before the core is imported
     from cockpit.core.opening import Opening, OpeningError
 
     # The runbook is validated by the app right after its first paint (see cockpit.runbook.outline);

@@ -69,6 +69,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 def _backend_name() -> str:
     try:
+        # startup: keyring loads its backends on import; only when asked
         import keyring
 
         kr = keyring.get_keyring()

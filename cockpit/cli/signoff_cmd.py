@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session,
                                 opened_log, print_json)
+from cockpit.core.refusal import ActionRefused
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -39,8 +40,6 @@ def _main(args: argparse.Namespace) -> int:
 
 
 async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
-    from cockpit.core.refusal import ActionRefused
-
     with opened_log(runbook) as log:
         session = await open_session(runbook, log, env, args.actor, args.ref)
         try:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core import gitrepo, kinds
+from cockpit.core.flags.flip import snapshot, snapshot_payload
 from cockpit.core.log.base import AppendRefused
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import StageStatus
@@ -80,8 +81,6 @@ class CutoverActions:
                                 f"cockpit log unlock --config … --env {self.environment} --reason …") from None
 
     async def _snapshot(self: ReleaseSession) -> list[str]:
-        from cockpit.core.flags.flip import snapshot, snapshot_payload
-
         try:
             backend = self.flag_backend()
         except Exception as e:  # missing secret, bad config: the snapshot is missing, say so

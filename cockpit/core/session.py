@@ -21,6 +21,7 @@ from cockpit.core.checks import take_all
 from cockpit.core.checks.context import CheckContext, Target
 from cockpit.core.cutover import CutoverActions
 from cockpit.core.evidence import Evidence, utcnow
+from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
 from cockpit.core.log import lock
 from cockpit.core.log.base import Guard, LogFilter, ReleaseLog
@@ -278,7 +279,7 @@ class ReleaseSession(CutoverActions):
 
     def flag_backend(self) -> FlagBackend:
         """The runbook's flag service; raises MissingSecret / FlagError when it cannot be reached."""
-        from cockpit.core.flags.factory import make_backend  # httpx: only for sessions that flip
+        from cockpit.core.flags.factory import make_backend  # startup: the flag clients load only when used
 
         return make_backend(self.runbook, self.environment)
 
@@ -287,8 +288,6 @@ class ReleaseSession(CutoverActions):
                          backoff: float = 0.5) -> KillSwitchResult:
         """Flip flags (all at once), each flip recorded. restore=True leaves alone the flags already in
         the wanted state (the rollback's snapshot restore). A given backend is not closed here."""
-        from cockpit.core.flags import flip
-
         if self.break_glass and not reason.strip():
             raise ActionRefused("a break-glass flip needs a reason")
         own = backend is None

@@ -144,6 +144,7 @@ class CockpitApp(App[None]):
     def _load(self) -> type[ReleaseSession]:
         """Off the event loop, after the first paint: validate the runbook (pydantic), open its log,
         say who acts (asks git), and import the core. Raises OpeningError."""
+        # startup: the core is imported here, in a thread, after the first paint
         from cockpit.core.log.entry import current_actor
         from cockpit.core.session import ReleaseSession
 
@@ -230,13 +231,13 @@ class CockpitApp(App[None]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
-        from cockpit.ui.screens.help import HelpScreen
+        from cockpit.ui.screens.help import HelpScreen  # startup: modal screens load on first use
 
         self.push_screen(HelpScreen())
 
     @refusal_notified
     def action_signoff(self) -> None:
-        from cockpit.ui.screens.signoff import SignOffScreen
+        from cockpit.ui.screens.signoff import SignOffScreen  # startup: loaded on first use
 
         session = self._session()
         self.push_screen(SignOffScreen(session), self._signed)
@@ -257,7 +258,7 @@ class CockpitApp(App[None]):
 
     @refusal_notified
     def action_go(self) -> None:
-        from cockpit.ui.widgets.confirm import ConfirmScreen
+        from cockpit.ui.widgets.confirm import ConfirmScreen  # startup: loaded on first use
 
         session = self._session()
         verdict = session.verdict(require_signoff=True)
@@ -280,7 +281,7 @@ class CockpitApp(App[None]):
 
     @refusal_notified
     def action_nogo(self) -> None:
-        from cockpit.ui.screens.prompt import PromptScreen
+        from cockpit.ui.screens.prompt import PromptScreen  # startup: loaded on first use
 
         self._session()
         self.push_screen(PromptScreen("Record NO-GO", "Why is this release NO-GO?", "reason"),
@@ -289,7 +290,7 @@ class CockpitApp(App[None]):
     @refusal_notified
     def action_rollback(self) -> None:
         """The incident commander's wizard on this environment's release, on top of the cockpit."""
-        from cockpit.ui.screens.rollback import RollbackScreen
+        from cockpit.ui.screens.rollback import RollbackScreen  # startup: loaded on first use
 
         session = self._session()
         self.push_screen(RollbackScreen(session), lambda _: self.run_core(session.refresh()))
@@ -297,6 +298,7 @@ class CockpitApp(App[None]):
     @work(exclusive=True, group="browse", thread=True, exit_on_error=False)
     def action_browse(self) -> None:
         """The auditor's read-only browser over this runbook's log (its own read-only connection)."""
+        # startup: the browser loads on first use
         from cockpit.ui.browser.screen import BrowserScreen
         from cockpit.ui.browser.source import open_source
 

@@ -11,7 +11,8 @@ from textual.app import App
 
 from cockpit.core.evidence import utcnow
 from cockpit.core.log.base import ReleaseLog
-from cockpit.core.log.entry import Actor
+from cockpit.core.log.entry import Actor, current_actor
+from cockpit.core.session import ReleaseSession
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.screens.rollback import RollbackScreen
 
@@ -38,8 +39,6 @@ class RollbackApp(App[str | None]):
     @work(exclusive=True, exit_on_error=False)
     async def attach(self) -> None:
         """The environment's current release, read from the log; the wizard acts on it."""
-        from cockpit.core.session import ReleaseSession
-
         try:
             session = await ReleaseSession.attach(*self.release_args, clock=self.clock)
         except Exception as e:  # noqa: BLE001 - said on exit, never a traceback on the incident screen
@@ -62,7 +61,5 @@ def make_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, actor
 def run_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, *, stage: str | None = None,
                      actor: str | None = None, force: bool = False) -> int:
     """Run the wizard on a terminal; exit 0 when the rollback finished done, 1 otherwise."""
-    from cockpit.core.log.entry import current_actor
-
     outcome = make_rollback_app(runbook, log, environment, current_actor(actor), stage=stage, force=force).run()
     return 0 if outcome == "done" else 1

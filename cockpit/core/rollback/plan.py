@@ -20,8 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cockpit.core import kinds
 from cockpit.core.checks.context import Target
 from cockpit.core.flags.base import on_off
+from cockpit.core.log.base import LogFilter
+from cockpit.runbook.placeholders import PlaceholderError, expand
 from cockpit.core.release import Phase, ReleaseState
 
 if TYPE_CHECKING:
@@ -162,8 +165,6 @@ def _restores(runbook: Runbook, state: ReleaseState, stage: str | None) -> tuple
 def _deploy(runbook: Runbook, state: ReleaseState, environment: str,
             problems: dict[str, str], warnings: list[str]) -> tuple[str, str | None]:
     """(the ref {ref} becomes, the expanded command) — or problems['deploy'] says why not."""
-    from cockpit.runbook.placeholders import PlaceholderError, expand
-
     so = state.signoff
     ref = so.rollback_ref.strip() if so else ""
     sha = so.rollback_sha if so else ""
@@ -264,9 +265,6 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
 
 def plan_for(session: ReleaseSession, *, stage: str | None = None) -> RollbackPlan:
     """The rollback plan of the session's release (blocking: reads its deploy entries)."""
-    from cockpit.core import kinds
-    from cockpit.core.log.base import LogFilter
-
     state = session.state
     if not session.opened:
         raise PlanRefused(f"the release log holds no release for {session.environment!r}: there is nothing to roll back")

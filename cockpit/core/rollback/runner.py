@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
-from cockpit.core.flags.base import on_off
+from cockpit.core.flags.base import FlagError, on_off
 from cockpit.core.log.entry import Entry
 from cockpit.core.rollback.deploy import DeployResult, run_command
 from cockpit.core.rollback.plan import FINISHED, RollbackPlan
-from cockpit.core.secrets import redact
+from cockpit.core.rollback import locking
+from cockpit.core.secrets import MissingSecret, redact
 
 if TYPE_CHECKING:
     from cockpit.core.flags.base import FlagBackend
@@ -201,9 +202,6 @@ class RollbackRunner:
         return self._backend_factory() if self._backend_factory is not None else self.session.flag_backend()
 
     async def _flags(self, on_flag: Callable[[FlagOutcome], None] | None) -> StepResult:
-        from cockpit.core.flags.base import FlagError
-        from cockpit.core.secrets import MissingSecret
-
         plan, s = self.plan, self.session
         if not plan.flags:
             return StepResult("flags", "done", "no flag to restore")
@@ -268,13 +266,9 @@ class RollbackRunner:
     # lock -------------------------------------------------------------------------------------
     async def _take_lock(self) -> None:
         """Hold the environment's lock during the rollback (see lock.py); an incident overrides the owner's lock."""
-        from cockpit.core.rollback import locking
-
         self._lock, self.lock_note = await locking.take(self.session, force=self.lock_force)
 
     async def _release_lock(self) -> None:
-        from cockpit.core.rollback import locking
-
         if self._lock is not None:
             await locking.release(self.session, self._lock)
             self._lock = None

@@ -122,7 +122,7 @@ class ReadinessScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------------
     def action_tick(self) -> None:
-        from cockpit.ui.screens.prompt import PromptScreen
+        from cockpit.ui.screens.prompt import PromptScreen  # startup: loaded on first use
 
         check = self._highlighted()
         if check is None or check.kind != "manual":
@@ -146,7 +146,7 @@ class ReadinessScreen(Screen[None]):
             self.post_message(TakeEvidence([check.id]))
 
     def action_raw(self) -> None:
-        from cockpit.ui.screens.prompt import TextScreen
+        from cockpit.ui.screens.prompt import TextScreen  # startup: loaded on first use
 
         check = self._highlighted()
         session = self.view.session
