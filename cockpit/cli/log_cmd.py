@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
-from cockpit.runbook.textsafe import printable, shorten
+from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
     from cockpit.runbook.config import Runbook
@@ -125,12 +125,13 @@ def _filter(args: argparse.Namespace, **kw: Any) -> Any:
 
 
 def line(e: Entry) -> str:
+    """One entry as a row of `cockpit log tail`: its columns, then what it says (story.summary)."""
     from cockpit.core.log.entry import format_at
-    from cockpit.core.log.export import detail
+    from cockpit.core.story import summary
 
     seq = "pending" if e.seq == 0 else str(e.seq)
     fields = [format_at(e.at)[:19] + "Z", e.environment, e.release_id, e.actor.name, e.kind,
-              shorten(detail(e), 300)]
+              summary(e, 300, words=True)]
     return f"{seq:>7}  " + "  ".join(printable(f, one_line=True) for f in fields)
 
 

@@ -4,7 +4,8 @@ Who decided GO, on which evidence, who signed off, which stages ran, which flags
 (state before GO and after), what the rollback did. The story is data (sections of lines with a
 tone and the seq they come from), so the browser renders it and exports can reuse it; it is
 derived with the lead's fold (cockpit/core/release.py), so it shows the same facts the release
-owner acted on. `summary(entry)` is the one-line description of an entry used by the log list.
+owner acted on. `summary(entry)` is the one-line description of an entry: the log list, `cockpit
+log tail` and the webhook messages all use it.
 
 Entry contents are untrusted text: everything here goes through textsafe.printable.
 """
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
-from cockpit.runbook.textsafe import printable, shorten
+from cockpit.runbook.textsafe import one_line, printable, shorten
 
 if TYPE_CHECKING:  # the fold pulls in the runbook models: the log list's first paint does not need them
     from cockpit.core.release import ReleaseState
@@ -53,15 +54,29 @@ def flag_word(value: Any) -> str:
 # -- one line per entry ------------------------------------------------------------------------
 
 
-def summary(entry: Entry, width: int = 200) -> str:
-    """What this entry says, in one line (no newlines, no control characters)."""
+_WORDS = ("text", "reason", "note")
+"""Payload keys that hold what a person wrote."""
+
+
+def summary(entry: Entry, width: int = 200, *, words: bool = False) -> str:
+    """What this entry says, in one line (no newlines, control characters escaped), at most `width`.
+
+    words=True adds what a person wrote (text, reason, note) where the kind's phrase leaves it out:
+    for lines read where the entry cannot be opened (`cockpit log tail`, webhook messages); the
+    browser's list leaves it to the detail pane.
+    """
     p = entry.payload
     k = entry.kind
     try:
         text = _SUMMARY[k](p) if k in _SUMMARY else _generic(p)
     except Exception:  # a payload shaped differently (a newer cockpit): fall back to its JSON
         text = _generic(p)
-    return shorten(printable(text, one_line=True), width)
+    if words and k in _SUMMARY:  # (the JSON of other kinds holds them already)
+        for key in _WORDS:
+            said = p.get(key)
+            if isinstance(said, str) and said.strip() and said not in text:
+                text += f" — {said}"
+    return one_line(text, width)
 
 
 def _generic(p: dict[str, Any]) -> str:

@@ -92,3 +92,12 @@ def test_summaries_of_every_kind_and_of_unexpected_payloads() -> None:
     assert summary(odd)  # a payload of an unexpected shape still gets a line, never an exception
     long = _sealed([NewEntry("r", "prod", "custom.kind", {"x": "y" * 500}, logdata.ALICE, at=logdata.T0)])[0]
     assert len(summary(long, 60)) == 60
+
+
+def test_words_people_wrote_are_added_where_the_entry_cannot_be_opened() -> None:
+    entries = _sealed(logdata.release_history(5, logdata.T0, rollback=True))
+    finished = next(e for e in entries if e.kind == kinds.ROLLBACK_FINISHED)
+    assert summary(finished) == "rollback done in 94 s"
+    assert summary(finished, words=True) == "rollback done in 94 s — error rate back to 0.1%"
+    flip = next(e for e in entries if e.kind == kinds.FLAG_FLIPPED)
+    assert summary(flip, words=True) == summary(flip) == "CHECKOUT_V2 off → on — layer-1"  # said once

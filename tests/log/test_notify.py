@@ -155,3 +155,11 @@ def test_message_is_slack_compatible() -> None:
     e = seal(new("rollback.started", rollback_ref="v1.2", reason="error spike"), 7, "0" * 64)
     m = message(e)
     assert set(m) == {"text", "entry"} and "error spike" in m["text"] and m["entry"]["seq"] == 7
+
+
+def test_message_says_what_the_entry_says_with_the_flag_states_in_words() -> None:
+    from cockpit.core import kinds
+    from cockpit.core.log.entry import seal
+    e = seal(new(kinds.FLAG_FLIPPED, flag="CHECKOUT_V2", before=False, after=True, requested=True, ok=True,
+                 reason="layer-1"), 3, "0" * 64)
+    assert message(e)["text"] == "[prod] flag.flipped — release shop-1 by alice: CHECKOUT_V2 off → on — layer-1 (seq 3)"

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry, format_at
+from cockpit.core.story import flag_word
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
@@ -41,9 +43,9 @@ def target_sha(p: dict[str, Any]) -> str:
 
 
 def decision(e: Entry) -> str:
-    if e.kind == "decision.go":
+    if e.kind == kinds.DECISION_GO:
         return "GO"
-    if e.kind == "decision.nogo":
+    if e.kind == kinds.DECISION_NOGO:
         return "NO-GO"
     d = e.payload.get("decision")
     return str(d).upper() if isinstance(d, str) else ""
@@ -61,9 +63,9 @@ def detail(e: Entry) -> str:
         v = p.get(key)
         if v not in (None, "", [], {}):
             parts.append(f"{key}={v}" if key not in ("text", "reason", "note") else str(v))
-    if e.kind == "flag.flipped" and "after" in p:
-        parts.append(f"{p.get('before')}→{p.get('after')}")
-    if e.kind == "evidence.taken" and isinstance(p.get("evidence"), list):
+    if e.kind == kinds.FLAG_FLIPPED and "after" in p:
+        parts.append(f"{flag_word(p.get('before'))}→{flag_word(p.get('after'))}")
+    if e.kind == kinds.EVIDENCE_TAKEN and isinstance(p.get("evidence"), list):
         parts.append(", ".join(f"{x.get('check_id', x.get('id', '?'))}:{x.get('status', '?')}"
                                for x in p["evidence"] if isinstance(x, dict)))
     if e.kind.startswith("lock.") and p.get("forced"):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core.log.base import LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Entry, format_at
+from cockpit.core.story import summary
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -88,21 +89,9 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def summary(entry: Entry) -> str:
-    p = entry.payload
-    for key in ("text", "reason", "note", "outcome", "detail"):
-        if isinstance(p.get(key), str) and p[key]:
-            return p[key]
-    if entry.kind == "decision.go":
-        return f"GO {str(p.get('target_sha', ''))[:12]}".strip()
-    if "flag" in p:
-        return f"{p.get('flag')} {p.get('before')} → {p.get('after')}"
-    return ""
-
-
 def message(entry: Entry) -> dict[str, Any]:
     """Slack-compatible body: `text` for humans, `entry` for machines."""
-    extra = summary(entry)
+    extra = summary(entry, 2000, words=True)  # the whole text is capped at 3000 characters below
     text = (f"[{entry.environment}] {entry.kind} — release {entry.release_id} by {entry.actor.name}"
             + (f": {extra}" if extra else "") + f" (seq {entry.seq})")
     return {"text": slack_escape(text[:3000]),
