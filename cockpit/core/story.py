@@ -326,7 +326,7 @@ def _stages(state: ReleaseState, entries: list[Entry]) -> Section | None:
     tone: dict[str, Tone] = {"stable": "ok", "started": "warn", "killed": "bad", "pending": "dim"}
     seqs: dict[str, int] = {}
     for e in entries:
-        if e.kind.startswith("stage."):
+        if e.kind in (kinds.STAGE_STARTED, kinds.STAGE_STABLE, kinds.STAGE_KILLED):
             seqs[str(e.payload.get("stage", ""))] = e.seq
     lines = []
     for sid, st in state.stages.items():

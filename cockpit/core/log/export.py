@@ -68,7 +68,7 @@ def detail(e: Entry) -> str:
     if e.kind == kinds.EVIDENCE_TAKEN and isinstance(p.get("evidence"), list):
         parts.append(", ".join(f"{x.get('check_id', x.get('id', '?'))}:{x.get('status', '?')}"
                                for x in p["evidence"] if isinstance(x, dict)))
-    if e.kind.startswith("lock.") and p.get("forced"):
+    if e.kind == kinds.LOCK_RELEASED and p.get("forced"):
         parts.append("FORCED")
     return "; ".join(parts)
 

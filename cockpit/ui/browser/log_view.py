@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
 from cockpit.core.story import summary, when
 from cockpit.runbook.textsafe import one_line
@@ -48,9 +49,13 @@ def header_text(width: int) -> Text:
     return Text(" ".join([*cells, _cell("summary", summary_width(width))]), no_wrap=True, overflow="crop")
 
 
-_KIND_STYLE = {"decision.go": Style(color="green"), "release.done": Style(color="green"),
-               "decision.nogo": Style(color="red"), "stage.killed": Style(color="red")}
 _FLAG_STYLE, _ROLLBACK_STYLE, _TIME_STYLE = Style(color="yellow"), Style(color="magenta"), Style(dim=True)
+_PLAIN = Style()
+_KIND_STYLE = {kinds.DECISION_GO: Style(color="green"), kinds.RELEASE_DONE: Style(color="green"),
+               kinds.DECISION_NOGO: Style(color="red"), kinds.STAGE_KILLED: Style(color="red"),
+               kinds.FLAG_FLIPPED: _FLAG_STYLE, kinds.FLAGS_SNAPSHOT: _FLAG_STYLE,
+               kinds.ROLLBACK_STARTED: _ROLLBACK_STYLE, kinds.ROLLBACK_STEP: _ROLLBACK_STYLE,
+               kinds.ROLLBACK_FINISHED: _ROLLBACK_STYLE}
 
 
 class ColumnHeader(Widget):
@@ -342,9 +347,4 @@ class LogView(ScrollView, can_focus=True):
 
 
 def _kind_style(kind: str) -> Style:
-    style = _KIND_STYLE.get(kind)
-    if style is not None:
-        return style
-    if kind.startswith("flag"):
-        return _FLAG_STYLE
-    return _ROLLBACK_STYLE if kind.startswith("rollback.") else Style()
+    return _KIND_STYLE.get(kind, _PLAIN)
