@@ -20,7 +20,7 @@ from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.log.open import open_log
 from cockpit.core.rollback import RollbackRunner, plan_for
 from cockpit.core.session import ReleaseSession
-from tests.helpers.demo import Demo
+from tests.helpers.demo import Demo, in_cutover
 
 ANN = Actor("Ann", "ann", "laptop")
 BOB = Actor("Bob", "bob", "desk")
@@ -48,12 +48,7 @@ class WatchedLog:
 
 async def test_every_entry_of_a_release_goes_through_its_writer(demo: Demo) -> None:
     log = WatchedLog(open_log(demo.runbook))
-    session = await ReleaseSession.open(demo.runbook, log, "production", ANN)  # type: ignore[arg-type]
-    await session.sign_off("Ann", "Bob", "v1.0.0")
-    await session.tick("overlap-tested", "tested on staging")
-    await session.take_evidence()
-    await session.go(session.target.short)
-    await session.start_stage("layer-0")
+    session = await in_cutover(demo.runbook, log, ANN)
     await session.kill_stage("layer-0", "error rate")
     await session.flip(demo.runbook.all_flags[0], False, reason="by hand")
 

@@ -9,7 +9,7 @@ from cockpit.runbook.config import load_runbook
 from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.ui.app import make_app
-from tests.helpers.demo import Demo
+from tests.helpers.demo import Demo, in_cutover
 
 ANN = Actor("Ann", "ann", "laptop")
 
@@ -36,15 +36,8 @@ async def test_a_release_that_cannot_open_is_explained_and_keys_do_not_crash(dem
 
 
 async def test_a_missing_flag_secret_at_stage_start_is_a_notification(demo: Demo, monkeypatch) -> None:  # noqa: ANN001
-    from cockpit.core.session import ReleaseSession
-
     log = open_log(demo.runbook)
-    session = await ReleaseSession.open(demo.runbook, log, "production", ANN)
-    await session.sign_off("Ann", "Bob", "v1.0.0")
-    await session.tick("overlap-tested", "tested on staging")
-    await session.take_evidence()
-    await session.go(session.target.short)
-    await session.start_stage("layer-0")
+    session = await in_cutover(demo.runbook, log, ANN)
     await session.mark_stable("layer-0", "green")
     monkeypatch.delenv("COCKPIT_SECRET_DEMO_FLAGS")
     app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
