@@ -9,7 +9,7 @@ from textual.widgets import Input, Static
 
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
-from cockpit.ui.browser.prompt import PromptScreen
+from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.browser.screen import BrowserScreen
 from cockpit.ui.browser.story_view import ReleaseStoryScreen
 from cockpit.ui.browser.window import Query

@@ -19,6 +19,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import Worker
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
@@ -27,6 +28,7 @@ from cockpit.runbook.textsafe import one_line
 from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
 from cockpit.core.log.readonly import Reader
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
+from cockpit.ui.worker_errors import WorkerErrors
 
 # (title, width); the summary takes what is left.
 COLUMNS: tuple[tuple[str, int], ...] = (
@@ -67,7 +69,7 @@ class ColumnHeader(Widget):
         return header_text(self.size.width)
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(WorkerErrors, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     LogView { overflow-x: hidden; overflow-y: auto; height: 1fr; }
     LogView > .log-view--cursor { background: $accent 40%; text-style: bold; }
@@ -153,6 +155,11 @@ class LogView(ScrollView, can_focus=True):
     def fetch_failed(self) -> None:
         """A page could not be read (store away): forget it, so scrolling asks again."""
         self.window.pending = None
+
+    def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
+        # The page and count workers are this widget's: their failures come here, not to the screen.
+        if worker.group == "page":
+            self.fetch_failed()
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def _fetch(self, f: Fetch) -> None:

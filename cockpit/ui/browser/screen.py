@@ -27,7 +27,6 @@ from cockpit.core.log.entry import Entry
 from cockpit.core.log.export import export_to_named_file, format_of
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.detail import DetailPane
-from cockpit.ui.browser.errors import WorkerErrors
 from cockpit.ui.browser.filter_query import FilterSyntaxError, describe_filter, format_filter, parse_filter
 from cockpit.ui.browser.log_view import ColumnHeader, LogView
 from cockpit.ui.browser.messages import (
@@ -40,10 +39,11 @@ from cockpit.ui.browser.messages import (
     VerifyDone,
     VerifyProgress,
 )
-from cockpit.ui.browser.prompt import PromptScreen
 from cockpit.ui.browser.source import Source
 from cockpit.ui.browser.story_view import ReleaseStoryScreen
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Query
+from cockpit.ui.screens.prompt import PromptScreen
+from cockpit.ui.worker_errors import WorkerErrors
 
 FILTER_HELP = "release:ID env:E actor:A kind:K|flag. since:2024-05-01 until:… words"
 
@@ -223,9 +223,8 @@ class BrowserScreen(WorkerErrors, Screen[None]):
             if release:
                 self._find_release(release, self.query_now.flt)
 
-        self.app.push_screen(PromptScreen("Go to release", placeholder="release id, e.g. shop-1.4",
-                                          hint="The list moves to the release's first entry under the current filter."),
-                             go)
+        self.app.push_screen(PromptScreen("Go to release", "The list moves to the release's first entry under the "
+                                          "current filter.", "release id, e.g. shop-1.4", submit="Go"), go)
 
     @work(thread=True, exit_on_error=False, group="jump")
     def _find_release(self, release: str, flt: LogFilter) -> None:
@@ -294,10 +293,8 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         banner.update(Text(text))
         banner.set_classes(state)
 
-    def worker_failed(self, worker: Worker) -> None:
-        if worker.group == "page":
-            self.log_view.fetch_failed()
-        elif worker.group == "verify":
+    def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
+        if worker.group == "verify":
             self._progress_bar().add_class("hidden")
             self._banner("verify could not finish (see the notification); press v to try again", "checking")
 
@@ -315,9 +312,9 @@ class BrowserScreen(WorkerErrors, Screen[None]):
                 return
             self._export(path, flt)
 
-        self.app.push_screen(PromptScreen(f"Export {describe_filter(flt)} to", placeholder="release-log.tsv",
-                                          hint="The format follows the name: .tsv (seed 003 columns), "
-                                               ".md (RELEASE_LOG.md) or .jsonl (every field, hashes)."), go)
+        self.app.push_screen(PromptScreen(f"Export {describe_filter(flt)} to",
+                                          "The format follows the name: .tsv (seed 003 columns), .md (RELEASE_LOG.md) "
+                                          "or .jsonl (every field, hashes).", "release-log.tsv", submit="Export"), go)
 
     @work(thread=True, exit_on_error=False, group="export")
     def _export(self, path: str, flt: LogFilter) -> None:

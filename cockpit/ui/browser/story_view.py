@@ -14,8 +14,8 @@ from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter
 from cockpit.core.story import Story, release_story
 from cockpit.runbook.textsafe import printable
-from cockpit.ui.browser.errors import WorkerErrors
 from cockpit.ui.browser.messages import StoryLoaded
+from cockpit.ui.worker_errors import WorkerErrors
 from cockpit.core.log.readonly import Reader
 
 TONES = {"ok": "green", "bad": "bold red", "warn": "yellow", "info": "", "dim": "dim"}

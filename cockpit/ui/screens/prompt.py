@@ -12,13 +12,23 @@ from textual.widgets import Button, Input, Label, Static
 
 
 class PromptScreen(ModalScreen[str | None]):
-    """Returns the typed text (stripped, non-empty) or None when cancelled."""
+    """Returns the typed text (stripped, non-empty) or None when cancelled. Enter submits."""
 
+    # Its own look, so any app can push it (the log browser runs without the cockpit's CSS);
+    # the same as the cockpit's .modal/.dialog rules.
+    DEFAULT_CSS = """
+    PromptScreen { align: center middle; }
+    PromptScreen > .dialog { width: 70; max-width: 96%; height: auto; max-height: 94%;
+                             border: thick $primary; background: $surface; padding: 1 2; }
+    PromptScreen .title { text-style: bold; margin-bottom: 1; }
+    PromptScreen .buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    PromptScreen Button { margin-left: 2; }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, question: str, placeholder: str = "") -> None:
+    def __init__(self, title: str, question: str, placeholder: str = "", *, submit: str = "Record") -> None:
         super().__init__(classes="modal")
-        self._title, self._question, self._placeholder = title, question, placeholder
+        self._title, self._question, self._placeholder, self._submit = title, question, placeholder, submit
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -27,7 +37,7 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(placeholder=self._placeholder, id="answer")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button("Record", id="ok", variant="primary", disabled=True)
+                yield Button(self._submit, id="ok", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#answer", Input).focus()
