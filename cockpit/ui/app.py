@@ -23,17 +23,17 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.opening import Opening, OpeningError
 from cockpit.core.refusal import ActionRefused
 from cockpit.runbook.outline import outline_of
-from cockpit.runbook.textsafe import printable
 from cockpit.ui import commands
 from cockpit.ui.messages import RunCore, TakeEvidence
 from cockpit.ui.screens.readiness import ReadinessScreen
 from cockpit.ui.view import CockpitView
+from cockpit.ui.worker_errors import WorkerErrors, notify_error
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -53,12 +53,12 @@ def refusal_notified(action: Callable[..., None]) -> Callable[..., None]:
         try:
             action(self, *args)
         except ActionRefused as e:
-            self.notify(printable(str(e)), title="Refused", severity="warning", markup=False, timeout=10)
+            notify_error(self, e)
 
     return run
 
 
-class CockpitApp(App[None]):
+class CockpitApp(WorkerErrors, App[None]):
     CSS_PATH = "cockpit.tcss"
     TITLE = "Release Cockpit"
     # Readiness starts as the default screen and becomes a mode in on_mount: a mode's first screen
@@ -173,16 +173,8 @@ class CockpitApp(App[None]):
     def bump(self) -> None:
         self.view.publish()
 
-    # -- one place for worker errors --------------------------------------------------
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if isinstance(error, ActionRefused):
-            self.notify(printable(str(error)), title="Refused", severity="warning", markup=False, timeout=10)
-        else:
-            self.notify(printable(f"{type(error).__name__}: {error}"), title="Failed", severity="error",
-                        markup=False, timeout=15)
+    # -- worker errors: notified by WorkerErrors; a failed take ends its progress ---------------
+    def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
         if self.view.taking is not None:
             self.view.taking = None
             self.view.publish()

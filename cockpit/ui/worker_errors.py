@@ -12,10 +12,21 @@ class in the MRO, so the notification would be shown twice.
 
 from __future__ import annotations
 
+from textual.app import App
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from cockpit.core.refusal import ActionRefused
 from cockpit.runbook.textsafe import printable
+
+
+def notify_error(node: App | Widget, error: BaseException | None) -> None:
+    """A refusal as a warning, anything else as an error naming its type; always plain text."""
+    if isinstance(error, ActionRefused):
+        node.notify(printable(str(error)), title="Refused", severity="warning", markup=False, timeout=10)
+    else:
+        node.notify(printable(f"{type(error).__name__}: {error}"), title="Failed", severity="error",
+                    markup=False, timeout=15)
 
 
 class WorkerErrors:
@@ -24,14 +35,8 @@ class WorkerErrors:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
-        error = event.worker.error
-        if isinstance(error, ActionRefused):
-            self.notify(printable(str(error)), title="Refused", severity="warning",  # type: ignore[attr-defined]
-                        markup=False, timeout=10)
-        else:
-            self.notify(printable(f"{type(error).__name__}: {error}"), title="Failed",  # type: ignore[attr-defined]
-                        severity="error", markup=False, timeout=15)
-        self.worker_failed(error, event.worker)
+        notify_error(self, event.worker.error)  # type: ignore[arg-type]  (mixed into a DOMNode)
+        self.worker_failed(event.worker.error, event.worker)
 
     def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
         """Called after the notification; `worker` says which job failed (its group, its name)."""

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cockpit.core.kinds import LOCK_RELEASED, LOCK_RENEWED, LOCK_TAKEN
 from cockpit.core.log.base import AppendRefused, Guard, LogFilter, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, format_at, parse_at
 
-LOCK_TAKEN = "lock.taken"
-LOCK_RENEWED = "lock.renewed"
-LOCK_RELEASED = "lock.released"
+LOCK_KINDS = "lock."
+"""The prefix every lock entry's kind shares (a LogFilter kind prefix)."""
 
 
 @dataclass(frozen=True)
@@ -127,5 +127,5 @@ def force(environment: str, current: LockInfo, reason: str, at: datetime) -> tup
 
 def lock_holder(log: ReleaseLog, environment: str, now: datetime | None = None) -> LockInfo | None:
     """Who holds the environment's lock now (None: free, or the lease ran out)."""
-    newest = log.page(LogFilter(environment=environment, kind="lock."), limit=1, newest_first=True)
+    newest = log.page(LogFilter(environment=environment, kind=LOCK_KINDS), limit=1, newest_first=True)
     return holder_from(newest, environment, _now(now))

@@ -12,7 +12,8 @@ from textual.widgets import Button, Input, Label, Static
 
 
 class PromptScreen(ModalScreen[str | None]):
-    """Returns the typed text (stripped, non-empty) or None when cancelled. Enter submits."""
+    """Returns the typed text (stripped; non-empty unless required=False) or None when cancelled.
+    Enter submits."""
 
     # Its own look, so any app can push it (the log browser runs without the cockpit's CSS);
     # the same as the cockpit's .modal/.dialog rules.
@@ -26,9 +27,11 @@ class PromptScreen(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, question: str, placeholder: str = "", *, submit: str = "Record") -> None:
+    def __init__(self, title: str, question: str, placeholder: str = "", *, submit: str = "Record",
+                 required: bool = True) -> None:
         super().__init__(classes="modal")
         self._title, self._question, self._placeholder, self._submit = title, question, placeholder, submit
+        self._required = required
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -37,20 +40,20 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(placeholder=self._placeholder, id="answer")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button(self._submit, id="ok", variant="primary", disabled=True)
+                yield Button(self._submit, id="ok", variant="primary", disabled=self._required)
 
     def on_mount(self) -> None:
         self.query_one("#answer", Input).focus()
 
     @on(Input.Changed, "#answer")
     def _changed(self, event: Input.Changed) -> None:
-        self.query_one("#ok", Button).disabled = not event.value.strip()
+        self.query_one("#ok", Button).disabled = self._required and not event.value.strip()
 
     @on(Input.Submitted, "#answer")
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         value = self.query_one("#answer", Input).value.strip()
-        if value:
+        if value or not self._required:
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")

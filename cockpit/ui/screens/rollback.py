@@ -22,14 +22,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Label, RichLog, Static
-from textual.worker import Worker, WorkerState
+from textual.screen import Screen
+from textual.widgets import RichLog, Static
+from textual.worker import Worker
 
 from cockpit.core.flags.base import on_off
 from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, plan_for
+from cockpit.runbook.textsafe import printable
+from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
+from cockpit.ui.worker_errors import WorkerErrors
 
 if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
@@ -52,48 +55,6 @@ def _result_text(r: StepResult) -> str:
     return r.detail
 
 
-class NoteScreen(ModalScreen[str | None]):
-    """Ask for a line of text (a skip reason, an abort reason, a closing note); None when cancelled."""
-
-    DEFAULT_CSS = """
-    NoteScreen { align: center middle; }
-    NoteScreen > Vertical { width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
-    NoteScreen .title { text-style: bold; margin-bottom: 1; }
-    NoteScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
-    NoteScreen Button { margin-left: 2; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, *, placeholder: str = "", required: bool = True, label: str = "OK") -> None:
-        super().__init__()
-        self._title, self._placeholder, self._required, self._label = title, placeholder, required, label
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self._title), classes="title")
-            yield Input(placeholder=self._placeholder, id="note")
-            with Horizontal():
-                yield Button("Cancel", id="cancel")
-                yield Button(self._label, id="ok", variant="primary", disabled=self._required)
-
-    def on_mount(self) -> None:
-        self.query_one("#note", Input).focus()
-
-    @on(Input.Changed, "#note")
-    def _changed(self, event: Input.Changed) -> None:
-        self.query_one("#ok", Button).disabled = self._required and not event.value.strip()
-
-    @on(Input.Submitted, "#note")
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        if not self.query_one("#ok", Button).disabled:
-            self.dismiss(self.query_one("#note", Input).value.strip())
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 # -- messages up from the step worker ----------------------------------------------------------
 
 
@@ -107,7 +68,7 @@ class StepDone(Message):
     result: StepResult
 
 
-class RollbackScreen(Screen[str | None]):
+class RollbackScreen(WorkerErrors, Screen[str | None]):
     CSS_PATH = Path(__file__).with_name("rollback.tcss")
     BINDINGS = [
         Binding("enter", "run", "Run step", priority=True),
@@ -289,9 +250,9 @@ class RollbackScreen(Screen[str | None]):
         assert self.runner is not None
         step = self.current
         if step == CLOSE:
-            self.app.push_screen(NoteScreen("Close the rollback — a note for the log (what happened, what next):",
-                                            placeholder="e.g. catalog mode restored, smoke green",
-                                            required=False, label="Close rollback"), self._close)
+            self.app.push_screen(PromptScreen("Close the rollback", "A note for the log (what happened, what next):",
+                                              "e.g. catalog mode restored, smoke green", submit="Close rollback",
+                                              required=False), self._close)
             return
         assert step is not None
         retry = self.status[step] == "failed"
@@ -351,9 +312,9 @@ class RollbackScreen(Screen[str | None]):
             return
         step = self.current
         assert step is not None
-        self.app.push_screen(NoteScreen(f"Skip '{step}' — why? (goes in the log)",
-                                        placeholder="e.g. no known-good build: flags off is enough",
-                                        label="Skip step"), lambda reason: self._skip(step, reason))
+        self.app.push_screen(PromptScreen(f"Skip '{step}'", "Why? (goes in the log)",
+                                          "e.g. no known-good build: flags off is enough", submit="Skip step"),
+                             lambda reason: self._skip(step, reason))
 
     def _skip(self, step: str, reason: str | None) -> None:
         if reason:
@@ -369,9 +330,9 @@ class RollbackScreen(Screen[str | None]):
     def action_abort(self) -> None:
         if self._busy():
             return
-        self.app.push_screen(NoteScreen("Abort the rollback — why? (goes in the log)",
-                                        placeholder="e.g. redeploy keeps failing: escalating to the platform team",
-                                        label="Abort rollback"), self._abort)
+        self.app.push_screen(PromptScreen("Abort the rollback", "Why? (goes in the log)",
+                                          "e.g. redeploy keeps failing: escalating to the platform team",
+                                          submit="Abort rollback"), self._abort)
 
     def _abort(self, reason: str | None) -> None:
         if reason:
@@ -410,14 +371,10 @@ class RollbackScreen(Screen[str | None]):
         self.workers.cancel_group(self, "rollback-step")
         self.dismiss(self.outcome)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # One place for worker errors: a notification, never a traceback on the incident screen.
-        if event.state is WorkerState.ERROR:
-            self.running = False
-            err = event.worker.error
-            self.notify(f"{type(err).__name__}: {err}", title="Rollback action failed", severity="error",
-                        timeout=30)
-            self._out(Text(f"! {type(err).__name__}: {err}", style="bold red"))
-            if self.runner is not None:
-                self._render_steps()
-                self._render_detail()
+    def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
+        # Notified by WorkerErrors; the incident screen also shows it in the output and stops "running".
+        self.running = False
+        self._out(Text(printable(f"! {type(error).__name__}: {error}"), style="bold red"))
+        if self.runner is not None:
+            self._render_steps()
+            self._render_detail()
