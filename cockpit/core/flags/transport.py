@@ -7,12 +7,12 @@ sequences) and scrubbed of secrets before it can reach a message.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.flags.base import FlagError, FlagUnavailable
 from cockpit.core.secrets import redact
+from cockpit.runbook.textsafe import one_line
 
 if TYPE_CHECKING:
     import httpx
@@ -20,13 +20,9 @@ if TYPE_CHECKING:
 MAX_BODY = 1_000_000
 """A flag answer is a few hundred bytes; anything this large is not a flag API talking."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def excerpt(text: str, limit: int = 200) -> str:
-    """Remote text made safe to show: one line, no control characters, short, no secrets."""
-    text = _CONTROL.sub("?", redact(text)).replace("\n", " ").strip()
-    return text if len(text) <= limit else text[:limit] + "…"
+    """Remote text made safe to show (textsafe's one policy: escaped, one line, short), no secrets."""
+    return one_line(redact(text), limit)
 
 
 @dataclass(frozen=True)
