@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit.core import kinds
+from cockpit.core.flags.base import on_off
 from cockpit.core.log.entry import Entry
 from cockpit.runbook.textsafe import one_line, printable, shorten
 
@@ -43,12 +44,11 @@ def _s(value: Any, width: int = 0) -> str:
 
 
 def flag_word(value: Any) -> str:
-    """A flag's state in words: on, off, unknown (or the value as it was logged)."""
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    return "unknown" if value is None else _s(value)
+    """A flag's state in the story's prose: on, off, unknown (flags.base.on_off, lower case), or the
+    value as it was logged when it is not a state."""
+    if value is None or isinstance(value, bool):
+        return on_off(value).lower()
+    return _s(value)
 
 
 # -- one line per entry ------------------------------------------------------------------------
