@@ -40,7 +40,7 @@ def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = Fals
 
 
 def load(args: argparse.Namespace) -> Runbook:
-    from cockpit.runbook.config import ConfigError, load_runbook
+    from cockpit.runbook.config import ConfigError, load_runbook  # startup: pydantic loads when a runbook is read
 
     try:
         return load_runbook(args.config)
@@ -63,6 +63,7 @@ def print_json(obj: Any) -> None:
 def opened_log(runbook: Runbook) -> closing[SpooledLog]:
     """The runbook's release log (core.log.open.opened_log), closed after the `with` block; a log that
     cannot be opened is a CliError (exit 2)."""
+    # startup: the log stores load when a command opens the log, not before `cockpit run` paints
     from cockpit.core.log.open import opened_log as open_and_close
     from cockpit.core.opening import OpeningError
 
@@ -74,6 +75,7 @@ def opened_log(runbook: Runbook) -> closing[SpooledLog]:
 
 async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str | None, ref: str | None):  # noqa: ANN201
     """The environment's release (resumed or new); a bad ref or a refused target is a usage error (exit 2)."""
+    # startup: the session (git, checks, flags) loads when a command opens a release
     from cockpit.core.gitrepo import GitRefError
     from cockpit.core.log.entry import current_actor
     from cockpit.core.session import ActionRefused, ReleaseSession

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 from cockpit.cli.common import EXIT_OK, CliError, add_config, load
+from cockpit.core.log.base import LogFilter
+from cockpit.core.secrets import MissingSecret
 
 
 def register_log(lsub: argparse._SubParsersAction) -> None:
@@ -20,8 +22,7 @@ def register_log(lsub: argparse._SubParsersAction) -> None:
 
 
 def _browse(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogFilter
-    from cockpit.core.secrets import MissingSecret
+    # startup: the browser (Textual) and the read-only store load only for `log browse`
     from cockpit.core.log.readonly import LogUnreadable
     from cockpit.ui.browser import Query, open_source
     from cockpit.ui.browser_app import make_browser_app

@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
+from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable, VerifyResult
+from cockpit.core.log.entry import Entry, current_actor, format_at
+from cockpit.core.log.witness import check_witness, parse_witness
+from cockpit.core.secrets import MissingSecret
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
     from cockpit.runbook.config import Runbook
-    from cockpit.core.log.entry import Entry
     from cockpit.core.log.readonly import Reader
     from cockpit.core.log.spool import Spool, SpooledLog
 
@@ -89,9 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 @contextmanager
 def _read_only(runbook: Runbook) -> Iterator[tuple[Reader, Spool]]:
     """The runbook's store opened read-only (never replaying the spool into it) and its spool, to count."""
+    # startup: the stores load when a command reads the log, not for `cockpit --help`
     from cockpit.core.log.open import local_spool, store_factory
     from cockpit.core.log.readonly import EmptyLog, InvalidDsn, LogUnreadable, NoLogYet, open_read_only
-    from cockpit.core.secrets import MissingSecret
 
     try:
         factory = store_factory(runbook)
@@ -118,16 +121,13 @@ def _unreachable(waiting: int, e: Exception) -> CliError:
 
 
 def _filter(args: argparse.Namespace, **kw: Any) -> Any:
-    from cockpit.core.log.base import LogFilter
-
     return LogFilter(release_id=getattr(args, "release", None), environment=getattr(args, "env", None),
                      kind=getattr(args, "kind", None), **kw)
 
 
 def line(e: Entry) -> str:
     """One entry as a row of `cockpit log tail`: its columns, then what it says (story.summary)."""
-    from cockpit.core.log.entry import format_at
-    from cockpit.core.story import summary
+    from cockpit.core.story import summary  # startup: `cockpit --help` loads no story
 
     seq = "pending" if e.seq == 0 else str(e.seq)
     fields = [format_at(e.at)[:19] + "Z", e.environment, e.release_id, e.actor.name, e.kind,
@@ -139,9 +139,6 @@ def line(e: Entry) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogUnavailable, VerifyResult
-    from cockpit.core.log.witness import check_witness, parse_witness
-
     runbook = load(args)
     try:
         witnesses = [parse_witness(w) for w in args.expect]
@@ -175,8 +172,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogUnavailable
-    from cockpit.core.log.export import export, export_to_file
+    from cockpit.core.log.export import export, export_to_file  # startup: only `log export` loads the exporters
 
     runbook = load(args)
     if args.env is not None:
@@ -199,7 +195,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _note(args: argparse.Namespace) -> int:
-    from cockpit.core.log.entry import current_actor
+    # startup: the session loads only for a command that writes to a release
     from cockpit.core.log.spool import is_pending
     from cockpit.core.session import ReleaseSession
 
@@ -224,7 +220,7 @@ def _notify(log: SpooledLog, runbook: Runbook) -> None:
     """Deliver what is due, briefly: a failing webhook is reported, retried later, and never fails the command."""
     if not runbook.notify:
         return
-    from cockpit.core.log.notify import deliver_pending
+    from cockpit.core.log.notify import deliver_pending  # startup: the webhooks load only when there are targets
 
     report = deliver_pending(log, runbook, timeout=3.0, budget=5.0)
     for err in report.errors[:3]:
@@ -232,8 +228,7 @@ def _notify(log: SpooledLog, runbook: Runbook) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogUnavailable
-    from cockpit.core.log.entry import format_at
+    # startup: only `log status` and `log unlock` read locks; notify loads the story
     from cockpit.core.log.lock import lock_holder
     from cockpit.core.log.notify import targets
 
@@ -298,8 +293,6 @@ def _print_status(info: dict[str, Any]) -> None:
 
 
 def _tail(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import LogUnavailable
-
     runbook = load(args)
     if args.env is not None:
         environment(runbook, args)
@@ -323,8 +316,7 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 def _unlock(args: argparse.Namespace) -> int:
-    from cockpit.core.log.base import AppendRefused, LogUnavailable
-    from cockpit.core.log.entry import current_actor
+    # startup: the session loads only for a command that writes to a release
     from cockpit.core.log.lock import lock_holder
     from cockpit.core.session import ReleaseSession
 

@@ -67,7 +67,7 @@ def _git_message(e: BaseException) -> str:
 
 @contextmanager
 def _open(repo_path: str | Path) -> Iterator[git.Repo]:
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     path = Path(repo_path)
     try:
@@ -92,7 +92,7 @@ def _check_ref_text(ref: str) -> None:
 
 
 def _rev_parse(repo: git.Repo, ref: str) -> str:
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     _check_ref_text(ref)
     try:
@@ -114,7 +114,7 @@ def resolve_target(runbook: Runbook, ref: str | None = None) -> Target:
 
 
 def _is_ancestor(repo: git.Repo, a: str, b: str) -> bool:
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     try:
         repo.git.merge_base("--is-ancestor", a, b)
@@ -152,7 +152,7 @@ def validate_rollback_ref(repo_path: str | Path, rollback_ref: str, target_sha: 
 def rollback_candidates(repo_path: str | Path, target_sha: str, limit: int = 20) -> list[Candidate]:
     """Known-good refs before the target, newest first: reachable tags, then the first-parent
     history (main's own commits when the target is on main). The target itself is excluded."""
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     with _open(repo_path) as repo:
         target = _rev_parse(repo, target_sha)
@@ -191,7 +191,7 @@ def _when(text: str) -> datetime:
 
 def create_tag(repo_path: str | Path, name: str, sha: str, message: str) -> None:
     """An annotated tag `name` on `sha`; GitRefError if it exists elsewhere or the name is invalid."""
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     _check_ref_text(name)
     with _open(repo_path) as repo:
@@ -216,7 +216,7 @@ def create_tag(repo_path: str | Path, name: str, sha: str, message: str) -> None
 
 def push_tag(repo_path: str | Path, remote: str, name: str) -> None:
     """Push refs/tags/<name> to `remote`; GitPushError with git's message (credentials stripped)."""
-    import git
+    import git  # startup: gitpython is slow to import; loaded on first use
 
     _check_ref_text(name)
     _check_ref_text(remote)

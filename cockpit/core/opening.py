@@ -61,7 +61,7 @@ class Opening:
 
 
 def _validated(text: str, path: Path) -> Runbook:
-    from cockpit.runbook.config import ConfigError, parse_runbook
+    from cockpit.runbook.config import ConfigError, parse_runbook  # startup: pydantic loads after the first paint
 
     try:
         return parse_runbook(text, path)

@@ -111,6 +111,7 @@ def set_secret(name: str, value: str) -> None:
         raise SecretStoreError(f"refusing to store an empty value for secret {name!r}")
     register_secret(value)
     try:
+        # startup: keyring probes its backends at import; loaded only when a secret is stored
         import keyring
         from keyring.errors import KeyringError, NoKeyringError
 
@@ -124,6 +125,7 @@ def set_secret(name: str, value: str) -> None:
 def delete_secret(name: str) -> None:
     """Remove the secret from the keyring; MissingSecret when it was not there."""
     try:
+        # startup: keyring probes its backends at import; loaded only when a secret is deleted
         import keyring
         from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 

@@ -205,7 +205,7 @@ def _md(text: str) -> str:
 
 def release_story(release_id: str, entries: Iterable[Entry], *, timeline_limit: int = TIMELINE_LIMIT) -> Story:
     """The story of one release from its entries (entries of other releases are ignored)."""
-    from cockpit.core.release import fold
+    from cockpit.core.release import fold  # startup: `log tail` and notifications need summaries, not the fold
 
     mine = [e for e in entries if e.release_id == release_id]
     mine.sort(key=lambda e: e.seq)

@@ -224,7 +224,7 @@ class SmokeState:
         return {"generated_at": at, "results": values}
 
     def junit_xml(self) -> str:
-        from xml.sax.saxutils import quoteattr
+        from xml.sax.saxutils import quoteattr  # startup: it pulls in urllib.request; only the JUnit view needs it
 
         values, at = self.items()
         failures = [k for k, v in values.items() if not passed(v)]

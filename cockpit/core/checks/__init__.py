@@ -15,9 +15,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cockpit.core.checks.context import CheckContext, Target
+from cockpit.core.checks.fetch import new_client
 from cockpit.core.checks.result import Found, redact_url
+from cockpit.runbook.placeholders import PlaceholderError
 from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Evidence, Status, cap_excerpt, utcnow
+from cockpit.core.secrets import MissingSecret
 
 if TYPE_CHECKING:
     import httpx
@@ -101,8 +104,6 @@ def _prepare(checks: list[CheckConfig], need_client: bool) -> httpx.AsyncClient 
     for kind in {c.kind for c in checks}:
         _runner(kind)
     if need_client and any(_uses_http(c) for c in checks):
-        from cockpit.core.checks.fetch import new_client
-
         return new_client()
     return None
 
@@ -113,16 +114,10 @@ def _uses_http(check: CheckConfig) -> bool:
 
 
 def _expected(e: Exception) -> bool:
-    from cockpit.core.secrets import MissingSecret
-    from cockpit.runbook.placeholders import PlaceholderError
-
     return isinstance(e, (PlaceholderError, MissingSecret))
 
 
 def _explain(e: Exception) -> str:
-    from cockpit.core.secrets import MissingSecret
-    from cockpit.runbook.placeholders import PlaceholderError
-
     if isinstance(e, PlaceholderError):
         return f"cannot fill in the check: {one_line(e)}"
     if isinstance(e, MissingSecret):

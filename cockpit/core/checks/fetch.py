@@ -50,7 +50,7 @@ class Fetched:
 def tls_context(verify: bool) -> ssl.SSLContext:
     # Loading the CA bundle costs 50-250 ms; do it once per process, not once per client.
     if verify:
-        import httpx
+        import httpx  # startup: httpx loads with the first client
 
         return httpx.create_ssl_context()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -61,9 +61,9 @@ def tls_context(verify: bool) -> ssl.SSLContext:
 
 def new_client(verify: bool = True) -> httpx.AsyncClient:
     """A client for checks: no implicit redirects, room for many checks at once."""
-    import httpx
+    import httpx  # startup: httpx loads with the first client
 
-    from cockpit.core.checks.pool import PoolPerOrigin
+    from cockpit.core.checks.pool import PoolPerOrigin  # startup: the pool imports httpx
 
     return httpx.AsyncClient(
         transport=PoolPerOrigin(verify, tls_context),
@@ -98,7 +98,7 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
 
 def describe_error(exc: BaseException, url: str, timeout_s: float) -> str:
     """A one-line reason a release owner understands for a failed request."""
-    import httpx
+    import httpx  # startup: httpx loads with the first client
 
     try:
         parsed = httpx.URL(url)
@@ -153,7 +153,7 @@ async def fetch(
     follow_redirects: bool = False,
 ) -> Fetched:
     """Request `url`, reading at most max_bytes of body, all within timeout_s; raise FetchFailed."""
-    import httpx
+    import httpx  # startup: httpx loads with the first client
 
     data = {"url": redact_url(url)}
     start = time.perf_counter()

@@ -37,9 +37,9 @@ class PoolPerOrigin(httpx.AsyncBaseTransport):
 
 def _transport(tls: ssl.SSLContext | bool) -> httpx.AsyncHTTPTransport:
     """httpx's transport, its connection pool on plain asyncio (cockpit/core/checks/netbackend.py)."""
-    import httpcore
+    import httpcore  # startup: httpcore loads with the first connection pool
 
-    from cockpit.core.checks.netbackend import AsyncioBackend
+    from cockpit.core.checks.netbackend import AsyncioBackend  # startup: it imports httpcore
 
     transport = httpx.AsyncHTTPTransport(verify=tls, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     ssl_context = tls if isinstance(tls, ssl.SSLContext) else httpx.create_ssl_context(verify=tls)

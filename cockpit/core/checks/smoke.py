@@ -226,8 +226,9 @@ def parse_timestamp(raw: Any) -> datetime | None:
 
 
 def _judge_junit(check: SmokeCheck, doc: _Doc) -> tuple[Status, str, dict[str, Any], datetime | None]:
-    from xml.etree.ElementTree import ParseError
+    from xml.etree.ElementTree import ParseError  # startup: XML loads only for a JUnit report
 
+    # startup: defusedxml loads only for a JUnit report
     import defusedxml
     import defusedxml.ElementTree as SafeET
 

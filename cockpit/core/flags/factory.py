@@ -38,17 +38,17 @@ def make_backend(runbook: Runbook, environment: str) -> FlagBackend:
     timeout = cfg.timeout.total_seconds()
     token = get_secret(cfg.token_secret) if cfg.token_secret else None
     if cfg.backend == "http":
-        from cockpit.core.flags.http import HttpFlagBackend
+        from cockpit.core.flags.http import HttpFlagBackend  # startup: only the configured backend loads
 
         return HttpFlagBackend(_url(cfg.url, values), token, timeout=timeout)
     if cfg.backend == "unleash":
-        from cockpit.core.flags.unleash import UnleashFlagBackend
+        from cockpit.core.flags.unleash import UnleashFlagBackend  # startup: only the configured backend loads
 
         env = flag_environment(runbook, environment)
         assert env is not None  # FlagsConfig requires [flags] environment for unleash
         return UnleashFlagBackend(_url(cfg.url, values), token, project=cfg.project, environment=env,
                                   timeout=timeout)
-    from cockpit.core.flags.command import CommandFlagBackend
+    from cockpit.core.flags.command import CommandFlagBackend  # startup: only the configured backend loads
 
     assert cfg.get and cfg.set  # FlagsConfig requires both for command
     return CommandFlagBackend(cfg.get, cfg.set, cfg.list, on_value=cfg.on_value, off_value=cfg.off_value,

@@ -64,7 +64,7 @@ def make_client(timeout: float) -> httpx.AsyncClient:
 async def send(client: httpx.AsyncClient, method: str, url: str, *, flag: str | None, what: str,
                headers: dict[str, str], body: Any = None, max_bytes: int = MAX_BODY) -> Answer:
     """One request; transport failures and 5xx become FlagUnavailable (retryable), huge bodies FlagError."""
-    import httpx
+    import httpx  # startup: httpx loads with the first client
 
     try:
         async with client.stream(method, url, headers=headers, json=body) as r:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core.log.base import LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Entry, format_at
+from cockpit.core.secrets import MissingSecret, get_secret
 from cockpit.core.story import summary
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ def target_id(url: str) -> str:
 
 def targets(runbook: Runbook, errors: list[str] | None = None) -> list[Target]:
     """The runbook's [[notify]] targets with their URLs; a missing secret is reported, not raised."""
-    from cockpit.core.secrets import MissingSecret, get_secret
-
     out = []
     for i, n in enumerate(runbook.notify):
         label = f"notify[{i}]"
@@ -126,7 +125,7 @@ def deliver_pending(log: ReleaseLog, runbook: Runbook, *, now: Callable[[], date
     except LogUnavailable as e:
         report.errors.append(f"release log unreachable: {e}")
         return report
-    import httpx
+    import httpx  # startup: httpx loads only when there is something to deliver
 
     own_client = client is None
     http = client or httpx.Client(timeout=timeout, follow_redirects=False)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cockpit.core.log.spool import Spool, SpooledLog, Store
+from cockpit.core.opening import open_runbook_log
+from cockpit.core.secrets import get_secret
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -27,10 +29,10 @@ class StoreFactory:
 
     def __call__(self) -> Store:
         if self.dsn is not None:
-            from cockpit.core.log.postgres import PostgresLog
+            from cockpit.core.log.postgres import PostgresLog  # startup: only the configured store loads
 
             return PostgresLog(self.dsn, self.password)
-        from cockpit.core.log.sqlite import SqliteLog
+        from cockpit.core.log.sqlite import SqliteLog  # startup: only the configured store loads (sqlite3)
 
         assert self.sqlite_path is not None
         return SqliteLog(self.sqlite_path)
@@ -38,7 +40,7 @@ class StoreFactory:
     @property
     def description(self) -> str:
         if self.dsn is not None:
-            from psycopg.conninfo import conninfo_to_dict
+            from psycopg.conninfo import conninfo_to_dict  # startup: psycopg loads only for a PostgreSQL log
 
             try:
                 info = conninfo_to_dict(self.dsn)
@@ -60,8 +62,6 @@ def store_factory(runbook: Runbook) -> StoreFactory:
     if dsn:
         password = None
         if runbook.log.password_secret:
-            from cockpit.core.secrets import get_secret
-
             password = get_secret(runbook.log.password_secret)  # MissingSecret names the entry, not a value
         return StoreFactory(dsn=dsn, password=password)
     assert runbook.log.path is not None
@@ -98,6 +98,4 @@ def opened_log(runbook: Runbook) -> closing[SpooledLog]:
     Raises OpeningError (cockpit.core.opening, which words a missing secret or a bad store) before
     the block starts, so an error inside the block is never mistaken for one of opening.
     """
-    from cockpit.core.opening import open_runbook_log
-
     return closing(open_runbook_log(runbook))  # type: ignore[arg-type]  (open_runbook_log opens open_log's SpooledLog)

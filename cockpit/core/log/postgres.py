@@ -63,7 +63,7 @@ class PostgresLog(SqlStore):
 
     # -- connections ------------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
-        import psycopg
+        import psycopg  # startup: psycopg loads when the first connection opens
 
         kwargs: dict[str, Any] = dict(_CONNECT_OPTIONS, autocommit=True, connect_timeout=self._connect_timeout)
         if self._password is not None:
@@ -75,7 +75,7 @@ class PostgresLog(SqlStore):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        import psycopg
+        import psycopg  # startup: psycopg loads when the first connection opens
 
         with self._lock:
             if self._conn is None or self._conn.closed or self._conn.broken:
@@ -139,7 +139,7 @@ class PostgresLog(SqlStore):
                      hash=hash_, uid=uid or "")
 
     def _insert_params(self, e: Entry) -> list[Any]:
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Jsonb  # startup: psycopg loads when the first connection opens
 
         return [e.seq, e.at, e.release_id, e.environment, Jsonb(e.actor.to_json()), e.kind, Jsonb(e.payload),
                 e.prev_hash, e.hash, e.uid or None]

@@ -111,6 +111,7 @@ class EmptyLog:
 
 def read_only_dsn(dsn: str) -> str:
     """The DSN with every transaction of the session read-only (the server refuses writes)."""
+    # startup: psycopg loads only for a PostgreSQL log
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -122,7 +123,7 @@ def read_only_dsn(dsn: str) -> str:
 
 
 def _open_sqlite(path: Path) -> Any:
-    from cockpit.core.log.sqlite import SqliteLog
+    from cockpit.core.log.sqlite import SqliteLog  # startup: only the configured store loads
 
     # SqliteLog has no read-only mode of its own: its one connection is opened here with mode=ro
     # instead (no folder created, no journal pragma written), so SQLite itself refuses any write.
@@ -141,7 +142,7 @@ def _open_sqlite(path: Path) -> Any:
 
 def _is_missing_table(e: Exception) -> bool:
     try:
-        from psycopg.errors import UndefinedTable
+        from psycopg.errors import UndefinedTable  # startup: psycopg loads only for a PostgreSQL log
     except ImportError:  # pragma: no cover  (psycopg is a dependency)
         return False
     return isinstance(e, UndefinedTable)
@@ -152,7 +153,7 @@ def open_store(*, sqlite_path: Path | None = None, dsn: str | None = None, passw
     (NoLogYet when nothing was ever logged there, InvalidDsn for a DSN libpq cannot parse)."""
     try:
         if dsn is not None:
-            from cockpit.core.log.postgres import PostgresLog
+            from cockpit.core.log.postgres import PostgresLog  # startup: only the configured store loads
 
             try:
                 store: Any = PostgresLog(read_only_dsn(dsn), password, migrate=False)

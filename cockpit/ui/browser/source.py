@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cockpit.core.log.readonly import Reader
+from cockpit.core.log.open import local_spool, store_factory
+from cockpit.core.log.readonly import Reader, open_read_only
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -32,9 +33,6 @@ class Source:
 
 def open_source(runbook: Runbook) -> Source:
     """The runbook's log, read-only, with the count of its spool. Raises LogUnreadable, MissingSecret."""
-    from cockpit.core.log.open import local_spool, store_factory
-    from cockpit.core.log.readonly import open_read_only
-
     factory = store_factory(runbook)
     log = open_read_only(factory)
     counter = open_read_only(factory)
