@@ -29,6 +29,7 @@ from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
 from cockpit.core.secrets import redact_obj
+from cockpit.runbook.textsafe import representable
 
 if TYPE_CHECKING:
     from cockpit.core.flags.base import FlagBackend
@@ -163,10 +164,11 @@ class ReleaseSession(CutoverActions):
 
     # -- the one writer --------------------------------------------------------------
     async def record(self, kind: str, payload: dict[str, Any], *, guard: Guard | None = None) -> Entry:
-        """Append one entry of this release and fold it in. The payload is scrubbed of known secrets;
+        """Append one entry of this release and fold it in. The payload is scrubbed of known secrets and
+        made representable (no lone surrogates from remote text or odd argv);
         a guard (the lock) runs inside the store's serialised append and may refuse it."""
         new = NewEntry(release_id=self.release_id, environment=self.environment, kind=kind,
-                       payload=redact_obj(payload), actor=self.actor, at=self.clock())
+                       payload=representable(redact_obj(payload)), actor=self.actor, at=self.clock())
         entry = await asyncio.to_thread(self._append, new, guard)
         self._written.add(entry.uid)
         self.state.apply(entry)

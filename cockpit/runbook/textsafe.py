@@ -9,6 +9,7 @@ as Rich markup: widgets get rich.text.Text, not markup strings.)
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # C0 controls except tab/newline, DEL, and C1 controls (incl. the 8-bit CSI).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -28,6 +29,22 @@ def printable(text: str, *, one_line: bool = False) -> str:
 def one_line(text: object, limit: int = 200) -> str:
     """Untrusted text (or an exception) as one printable line of at most `limit` characters."""
     return shorten(printable(str(text), one_line=True), limit)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def representable(value: Any) -> Any:
+    """A JSON-like value whose strings can be encoded as UTF-8: a lone surrogate (from a JSON body's
+    "\\ud800", or argv/env bytes that were not UTF-8) becomes its escape, visible as \\udc80.
+    What reaches the log's canonical JSON can then never fail to encode."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {representable(k): representable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [representable(v) for v in value]
+    return value
 
 
 def shorten(text: str, width: int) -> str:
