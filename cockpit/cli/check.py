@@ -10,7 +10,8 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, add_config, environment, load, open_session, opened_log, print_json
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, add_config, environment, load, open_session, opened_log,
+                                print_json, warn_log_status)
 from cockpit.runbook.textsafe import printable, shorten
 
 if TYPE_CHECKING:  # the core is imported when the command runs, so `cockpit --help` stays fast
@@ -47,6 +48,7 @@ async def _check(runbook: Runbook, env: str, ref: str | None, json_out: bool, ac
         if progress:
             progress.done()
         verdict = session.verdict()
+        warn_log_status(session)
     if json_out:
         print_json(as_json(session, verdict))
     else:

@@ -60,6 +60,14 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
+def warn_log_status(session: Any) -> None:
+    """On stderr, what a ReleaseSession says about the log (away, acting on the last state seen, entries
+    waiting in the spool); nothing while the shared store answers."""
+    status = session.log_status()
+    if status:
+        print(f"cockpit: {status}", file=sys.stderr)
+
+
 def opened_log(runbook: Runbook) -> closing[SpooledLog]:
     """The runbook's release log (core.log.open.opened_log), closed after the `with` block; a log that
     cannot be opened is a CliError (exit 2)."""

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json,
+                                warn_log_status)
 from cockpit.core.flags.base import FlagBackend, FlagError, on_off
 from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import current_actor
@@ -134,7 +135,9 @@ def _flipping(args: argparse.Namespace, what: str,
         session = await _attached(args, rb, env, log)
         reason = _reason(args, session, what)
         backend = _backend(rb, env)
-        return session, await _closing(backend, act(session, reason, backend))
+        result = await _closing(backend, act(session, reason, backend))
+        warn_log_status(session)
+        return session, result
 
     try:
         return _run(run())

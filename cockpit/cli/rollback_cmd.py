@@ -10,7 +10,8 @@ import asyncio
 import sys
 from typing import Any
 
-from cockpit.cli.common import EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json
+from cockpit.cli.common import (EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json,
+                                warn_log_status)
 from cockpit.runbook.textsafe import printable
 
 
@@ -57,8 +58,9 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
 
     with opened_log(runbook) as log:
         session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor))
+        warn_log_status(session)  # before the plan: the incident commander knows what it is built from
         try:
-            plan = await asyncio.to_thread(plan_for, session, stage=args.stage)
+            plan = plan_for(session, stage=args.stage)
         except PlanRefused as e:
             if args.json:
                 print_json({"outcome": "refused", "error": str(e), "steps": []})
@@ -70,6 +72,7 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
             result = await run_headless(runner, note=args.note, out=out)
         except LockRefused as e:
             raise CliError(str(e), EXIT_FAILED) from None
+        warn_log_status(session)
     if args.json:
         print_json({"release_id": plan.release_id, "environment": env, "scope": plan.scope,
                     "rollback_ref": plan.rollback_ref, "deploy_ref": plan.deploy_ref, "resumed": plan.resumed,

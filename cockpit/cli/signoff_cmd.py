@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session,
-                                opened_log, print_json)
+                                opened_log, print_json, warn_log_status)
 from cockpit.core.refusal import ActionRefused
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
         except ActionRefused as e:
             print(f"cockpit: refused: {e}", file=sys.stderr)
             return EXIT_FAILED
+        finally:
+            warn_log_status(session)
     if args.json:
         print_json(result)
     else:

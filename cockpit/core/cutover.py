@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core import gitrepo, kinds
 from cockpit.core.flags.flip import snapshot, snapshot_payload
-from cockpit.core.log.base import AppendRefused
+from cockpit.core.log.base import AppendRefused, LogUnavailable
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import StageStatus
 from cockpit.runbook.durations import humanize
@@ -79,6 +79,9 @@ class CutoverActions:
         except AppendRefused as e:
             raise ActionRefused(f"{e}. Wait for the lease to end, or force it: "
                                 f"cockpit log unlock --config … --env {self.environment} --reason …") from None
+        except LogUnavailable as e:  # the lock lives in the shared log: no GO or stage start without it
+            raise ActionRefused(f"the environment's lock is taken in the shared release log, which is away ({e}); "
+                                "the kill switch and the rollback still work") from None
 
     async def _snapshot(self: ReleaseSession) -> list[str]:
         try:
@@ -201,5 +204,5 @@ class CutoverActions:
         await self.record(kinds.RELEASE_DONE, {"note": note})
         try:
             await self.release_lock()
-        except AppendRefused:
-            pass  # not ours (any more): nothing to give back
+        except (AppendRefused, LogUnavailable):
+            pass  # not ours (any more), or the store is away: the lease lapses by itself

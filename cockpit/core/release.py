@@ -115,7 +115,11 @@ class ReleaseState:
     done: bool = False
     tags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deploying: bool = False
+    """A deploy.started without its deploy.finished: a redeploy is running, or its cockpit died."""
     last_seq: int = 0
+    from_cache: bool = False
+    """Folded from what this machine last saw (the shared store was away), not read from the store."""
 
     @property
     def phase(self) -> Phase:
@@ -261,6 +265,14 @@ def _rb_finished(s: ReleaseState, e: Entry) -> None:
         s.rollback.outcome = e.payload.get("outcome", "done")
 
 
+def _deploy_started(s: ReleaseState, e: Entry) -> None:
+    s.deploying = True
+
+
+def _deploy_finished(s: ReleaseState, e: Entry) -> None:
+    s.deploying = False
+
+
 def _done(s: ReleaseState, e: Entry) -> None:
     s.done = True
 
@@ -285,6 +297,8 @@ _APPLY = {
     kinds.ROLLBACK_STARTED: _rb_started,
     kinds.ROLLBACK_STEP: _rb_step,
     kinds.ROLLBACK_FINISHED: _rb_finished,
+    kinds.DEPLOY_STARTED: _deploy_started,
+    kinds.DEPLOY_FINISHED: _deploy_finished,
     kinds.RELEASE_DONE: _done,
     kinds.NOTE: _note,
 }

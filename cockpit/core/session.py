@@ -10,6 +10,7 @@ see the same release. GO and the stages are methods too (cockpit.core.cutover, m
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
 from cockpit.core.log import lock
-from cockpit.core.log.base import Guard, LogFilter, ReleaseLog
+from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
@@ -35,26 +36,60 @@ if TYPE_CHECKING:
     from cockpit.core.flags.base import FlagBackend
     from cockpit.core.flags.flip import FlipResult, KillSwitchResult
     from cockpit.core.log.lock import LockInfo
+    from cockpit.core.log.seen import SeenCache
     from cockpit.runbook.config import Runbook
 
 _PAGE = 500
 
 
+def _seen(log: ReleaseLog) -> SeenCache | None:
+    """The log's last-seen cache (SpooledLog has one; a bare store in a test has none)."""
+    return getattr(log, "seen", None)
+
+
 def find_current(log: ReleaseLog, environment: str) -> ReleaseState | None:
-    """The environment's most recently opened release, folded from its entries."""
-    opened = log.page(LogFilter(environment=environment, kind=kinds.SESSION_OPENED), limit=1, newest_first=True)
-    if not opened:
+    """The environment's most recently opened release, folded from its entries. With the store away,
+    the release this machine last saw (see last_seen)."""
+    try:
+        opened = log.page(LogFilter(environment=environment, kind=kinds.SESSION_OPENED), limit=1,
+                          newest_first=True)
+        if not opened:
+            return None
+        rid = opened[0].release_id
+        entries = list(log.entries(LogFilter(release_id=rid)))
+    except LogUnavailable:
+        return last_seen(log, environment)
+    if (cache := _seen(log)) is not None:
+        cache.note(environment, entries, fresh=True)
+    return fold(rid, environment, entries)
+
+
+def last_seen(log: ReleaseLog, environment: str, release_id: str | None = None) -> ReleaseState | None:
+    """The environment's release (or the one named) as this machine last saw it, plus the entries
+    waiting in its spool, marked from_cache; None when this machine saw none."""
+    cache = _seen(log)
+    seen = cache.current(environment) if cache is not None else []
+    waiting = [e for e in getattr(log, "pending", list)() if e.environment == environment]
+    known = {e.uid for e in seen if e.uid}
+    entries = seen + [e for e in waiting if e.uid not in known]
+    opened = [e.release_id for e in entries if e.kind == kinds.SESSION_OPENED]
+    rid = release_id or (opened[-1] if opened else None)
+    if rid is None or rid not in opened:
         return None
-    rid = opened[0].release_id
-    return fold(rid, environment, log.entries(LogFilter(release_id=rid)))
+    state = fold(rid, environment, (e for e in entries if e.release_id == rid))
+    state.from_cache = True
+    return state
 
 
 def _new_release_id(log: ReleaseLog, runbook: Runbook, environment: str, target: Target) -> str:
     base = f"{runbook.release.name}-{environment}-{target.short}"
     rid, n = base, 1
-    while log.count(LogFilter(release_id=rid)) > 0:  # that release is over: this is another attempt
-        n += 1
-        rid = f"{base}.{n}"
+    try:
+        while log.count(LogFilter(release_id=rid)) > 0:  # that release is over: this is another attempt
+            n += 1
+            rid = f"{base}.{n}"
+    except LogUnavailable:  # the store cannot say which attempts exist: a name no other attempt has
+        return f"{base}.{uuid.uuid4().hex[:6]}"
     return rid
 
 
@@ -133,11 +168,14 @@ class ReleaseSession(CutoverActions):
         def read() -> ReleaseState | None:
             if release_id is None:
                 return find_current(log, environment)
-            return fold(release_id, environment, log.entries(LogFilter(release_id=release_id)))
+            try:
+                return fold(release_id, environment, log.entries(LogFilter(release_id=release_id)))
+            except LogUnavailable:
+                return last_seen(log, environment, release_id)
 
         state = await asyncio.to_thread(read)
         if state is None:
-            state = ReleaseState(release_id=no_release_id(runbook, environment), environment=environment)
+            state = ReleaseState(release_id=release_id or no_release_id(runbook, environment), environment=environment)
         return cls(runbook=runbook, log=log, environment=environment, state=state, actor=actor, clock=clock)
 
     @classmethod
@@ -147,6 +185,19 @@ class ReleaseSession(CutoverActions):
         the shared store is away (entries are spooled). Its state holds only what it records."""
         return cls(runbook=runbook, log=log, environment=environment, actor=actor,
                    state=ReleaseState(release_id=release_id, environment=environment))
+
+    def log_status(self) -> str:
+        """What people must be told about the log: "" while the shared store answers and nothing waits."""
+        parts = []
+        away = getattr(self.log, "last_error", "")
+        if away:
+            parts.append(f"the shared release log is away ({away})")
+        if self.state.from_cache:
+            parts.append("acting on the release as this machine last saw it")
+        waiting = getattr(self.log, "pending_count", lambda: 0)()
+        if waiting:
+            parts.append(f"{waiting} log entries wait in the local spool and are replayed, in order, when it answers")
+        return "; ".join(parts)
 
     @property
     def opened(self) -> bool:
@@ -172,13 +223,19 @@ class ReleaseSession(CutoverActions):
         entry = await asyncio.to_thread(self._append, new, guard)
         self._written.add(entry.uid)
         self.state.apply(entry)
+        self._remember([entry])
         return entry
+
+    def _remember(self, entries: list[Entry]) -> None:
+        if entries and (cache := _seen(self.log)) is not None:
+            cache.note(self.environment, entries)
 
     def _append(self, new: NewEntry, guard: Guard | None) -> Entry:
         return self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
 
     async def refresh(self) -> ReleaseState:
-        """Fold in the entries appended since we last read (by another cockpit or command): only those."""
+        """Fold in the entries appended since we last read (by another cockpit or command): only those.
+        With the store away the state stays as it is (log_status says so)."""
         def read() -> list[Entry]:
             out, after = [], self._read_through
             while True:
@@ -188,7 +245,12 @@ class ReleaseSession(CutoverActions):
                     return out
                 after = page[-1].seq
 
-        for e in await asyncio.to_thread(read):
+        try:
+            entries = await asyncio.to_thread(read)
+        except LogUnavailable:
+            return self.state
+        self._remember(entries)
+        for e in entries:
             self._read_through = max(self._read_through, e.seq)
             if e.uid in self._written:  # ours, folded when it was written (maybe spooled then)
                 self._written.discard(e.uid)

@@ -160,12 +160,9 @@ class CockpitApp(WorkerErrors, App[None]):
         session = self.view.session
         if session is None:
             return
-        parts = []
-        waiting = getattr(self.log_store, "pending_count", lambda: 0)()
-        if waiting:
-            parts.append(f"{waiting} log entries waiting in the spool (store unreachable)")
+        log = await asyncio.to_thread(session.log_status)  # the shared log away, entries waiting to replay
         lock = await session.keep_lease()
-        status = " · ".join([*parts, lock] if lock else parts)
+        status = " · ".join(p for p in (log, lock) if p)
         if status != self.view.log_status:
             self.view.log_status = status
             self.view.publish()

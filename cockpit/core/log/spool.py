@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog, VerifyResult
 from cockpit.core.log.chain import prepare
 from cockpit.core.log.entry import Entry, NewEntry
+from cockpit.core.log.seen import SeenCache
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ class SpooledLog:
         self._factory = store_factory
         self._store: Store | None = None
         self.spool = Spool(spool_dir, name)
+        self.seen = SeenCache(Path(spool_dir), name)
+        """The last state seen here of each environment's release, for when the store is away."""
         self._lock = threading.RLock()
         self._retry_interval = retry_interval
         self._failed_at = 0.0

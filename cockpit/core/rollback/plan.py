@@ -20,10 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.core import kinds
 from cockpit.core.checks.context import Target
 from cockpit.core.flags.base import on_off
-from cockpit.core.log.base import LogFilter
 from cockpit.runbook.placeholders import PlaceholderError, expand
 from cockpit.core.release import Phase, ReleaseState
 
@@ -264,11 +262,8 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
 
 
 def plan_for(session: ReleaseSession, *, stage: str | None = None) -> RollbackPlan:
-    """The rollback plan of the session's release (blocking: reads its deploy entries)."""
-    state = session.state
+    """The rollback plan of the session's release, from its folded state (no read: works offline)."""
     if not session.opened:
         raise PlanRefused(f"the release log holds no release for {session.environment!r}: there is nothing to roll back")
     # A deploy.started without its deploy.finished: the cockpit died while redeploying.
-    deploys = list(session.log.entries(LogFilter(release_id=state.release_id, kind="deploy.")))
-    interrupted = bool(deploys) and deploys[-1].kind == kinds.DEPLOY_STARTED
-    return build_plan(session.runbook, state, stage=stage, interrupted_deploy=interrupted)
+    return build_plan(session.runbook, session.state, stage=stage, interrupted_deploy=session.state.deploying)

@@ -10,7 +10,6 @@ The screen is dismissed with the rollback's outcome ("done" | "failed" | "aborte
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +115,7 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
     async def load(self) -> None:
         await self.session.refresh()  # what others recorded since (a headless kill, another wizard)
         try:
-            plan = await asyncio.to_thread(plan_for, self.session, stage=self.stage)
+            plan = plan_for(self.session, stage=self.stage)
         except PlanRefused as e:
             self._refused(str(e))
             return
