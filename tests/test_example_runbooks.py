@@ -77,7 +77,7 @@ def test_000_layers_chain_with_one_flag_each() -> None:
 def test_001_service_flags_and_monitor_windows() -> None:
     rb = _rb("001-service-flags")
     assert rb.flags is not None and rb.flags.backend == "command"
-    assert "kubectl set env deploy/designia-backend {flag}={value}" in (rb.flags.set or "")
+    assert 'kubectl set env deploy/designia-backend "$COCKPIT_FLAG=$COCKPIT_VALUE"' in (rb.flags.set or "")
     windows = {s.id: s.monitor.total_seconds() / 3600 for s in rb.stages if s.flags and s.monitor}
     assert windows == {"products": 24, "cart": 24, "orders": 72}
     assert rb.all_flags == ["FEATURE_FLAG_USE_SERVICE_LAYER_PRODUCTS", "FEATURE_FLAG_USE_SERVICE_LAYER_CART",

@@ -192,6 +192,12 @@ async def _why_unreadable(backend: FlagBackend, flag: str) -> str:
 
 
 def _set(args: argparse.Namespace) -> int:
+    # Before the runbook, the log or the flag service: a name outside the grammar reaches nothing.
+    from cockpit.runbook.placeholders import flag_name_problem
+
+    problem = flag_name_problem(args.name)
+    if problem:
+        raise CliError(problem)
     enabled = args.state == "on"
     session, result = _flipping(args, f"turning {args.name} {args.state}",
                                 lambda s, reason, b: s.flip(args.name, enabled, reason=reason, backend=b))

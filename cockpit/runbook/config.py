@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError,
+                      WithJsonSchema, field_validator, model_validator)
 
 from cockpit.runbook.config_errors import describe_errors
 from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration
-from cockpit.runbook.placeholders import PlaceholderError, check_names
+from cockpit.runbook.placeholders import FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem
 
 
 class _Model(BaseModel):
@@ -35,6 +35,17 @@ Duration = Annotated[
 """A duration field: written "30s", "15m", a number of seconds; read as a timedelta."""
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=100)]
+
+
+def _flag_name(name: str) -> str:
+    problem = flag_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+FlagName = Annotated[str, AfterValidator(_flag_name), WithJsonSchema({"type": "string", "pattern": FLAG_NAME_REGEX})]
+"""A flag's name: letters, digits and . _ : - (what env vars, Unleash and the §5 API use)."""
 
 
 class ReleaseConfig(_Model):
@@ -92,11 +103,14 @@ class FlagsConfig(_Model):
     environment: str | None = None
     """Unleash environment (overridable per [environments.<name>] flag_environment)."""
     get: str | None = None
-    """command backend: prints the flag's value; {flag} is quoted for the shell."""
+    """command backend: prints the flag's value. Run without a shell: split into arguments first, then {flag}
+    filled in (e.g. `kubectl exec deploy/api -- printenv {flag}`). A pipeline is written
+    `sh -c '... "$COCKPIT_FLAG" ...'`: the flag's name is in $COCKPIT_FLAG, never inside quotes."""
     set: str | None = None
-    """command backend: sets the flag; {flag} and {value} are quoted for the shell."""
+    """command backend: sets the flag; {flag} and {value} are arguments (also $COCKPIT_FLAG and $COCKPIT_VALUE),
+    as for get, e.g. `kubectl set env deploy/api {flag}={value}`."""
     list: str | None = None
-    """command backend (optional): prints NAME=VALUE lines of all flags."""
+    """command backend (optional): prints NAME=VALUE lines of all flags (run as get is)."""
     on_value: str = "true"
     """command backend: how `on` is written."""
     off_value: str = "false"
@@ -114,11 +128,15 @@ class FlagsConfig(_Model):
             raise ValueError("[flags] backend = 'unleash' needs environment (e.g. 'production')")
         if self.backend == "command" and not (self.get and self.set):
             raise ValueError("[flags] backend = 'command' needs both get and set templates")
-        for name in ("get", "set", "list"):
-            template = getattr(self, name)
-            if template:
-                check_names(template)
         return self
+
+    @field_validator("get", "set", "list")
+    @classmethod
+    def _command_template(cls, template: str | None) -> str | None:
+        if template is not None:
+            check_names(template)
+            check_command(template)
+        return template
 
 
 class StageConfig(_Model):
@@ -126,7 +144,7 @@ class StageConfig(_Model):
     """Stage id, e.g. "layer-1"."""
     title: str = ""
     """What the stage turns on, for people."""
-    flags: list[str] = []
+    flags: list[FlagName] = []
     """Flags switched on in this stage (switched off by its kill switch)."""
     after: list[str] = []
     """Stages that must be marked stable before this one may start."""

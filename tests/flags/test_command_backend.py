@@ -1,5 +1,6 @@
-"""The `command` backend with real shell commands: flags kept in an env file, as seed 001 keeps them
-(`FEATURE_FLAG_...=true` + a restart), read and written by small scripts."""
+"""The `command` backend with real commands: flags kept in an env file, as seed 001 keeps them
+(`FEATURE_FLAG_...=true` + a restart), read and written by small scripts. Templates are argv; the ones
+that need a shell say `sh -c` and read the flag from $COCKPIT_FLAG."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from cockpit.core.flags.command import CommandFlagBackend, parse_bool
 from cockpit.core.flags.flip import flip
 from tests.flags.conftest import recorder
 
-# set: replace or append NAME=VALUE in flags.env (the name arrives quoted, so it is one argument)
+# set: replace or append NAME=VALUE in flags.env (the name and the value arrive as arguments of their own)
 SET = ("python3 -c 'import sys,pathlib; p=pathlib.Path(\"flags.env\"); n,v=sys.argv[1],sys.argv[2]; "
        "ls=[l for l in (p.read_text().splitlines() if p.exists() else []) if l.split(\"=\",1)[0]!=n]; "
        "p.write_text(\"\".join(x+\"\\n\" for x in ls+[n+\"=\"+v]))' {flag} {value}")
-GET = "grep -F -- {flag}= flags.env | tail -n 1"
+GET = "sh -c 'grep -F -- \"$COCKPIT_FLAG=\" flags.env | tail -n 1'"
 LIST = "cat flags.env"
 
 
@@ -62,14 +63,23 @@ async def test_custom_on_off_values(envdir):
 ])
 async def test_flag_names_cannot_inject(envdir, name):
     b = make(envdir)
-    await b.set(name, True, reason="r", actor="a")
+    with pytest.raises(FlagError, match="letters, digits"):
+        await b.set(name, True, reason="r", actor="a")
+    with pytest.raises(FlagError, match="letters, digits"):
+        await b.get(name)
     assert not (envdir / "PWNED").exists()
-    # the hostile name arrived as one literal argument and round-trips
-    assert f"{name}=true" in (envdir / "flags.env").read_text().splitlines()
-    assert (await b.get(name)).enabled is True
+    assert (envdir / "flags.env").read_text() == "FEATURE_FLAG_USE_SERVICE_LAYER_CART=false\n"
 
 
-@pytest.mark.parametrize("name,why", [("", "empty"), ("-rf", "starts with '-'"), ("a\nb", "control"),
+async def test_a_value_is_one_argument_whatever_it_holds(envdir):
+    hostile = "on $(touch PWNED); `touch PWNED` 'x' \"y\""
+    b = make(envdir, on_value=hostile)
+    await b.set("F", True, reason="r", actor="a")
+    assert not (envdir / "PWNED").exists()
+    assert f"F={hostile}" in (envdir / "flags.env").read_text().splitlines()
+
+
+@pytest.mark.parametrize("name,why", [("", "empty"), ("-rf", "letters, digits"), ("a\nb", "letters, digits"),
                                       ("x" * 201, "at most 200")])
 async def test_invalid_flag_names_are_refused_before_running(envdir, name, why):
     b = make(envdir, set="touch RAN")
@@ -79,7 +89,7 @@ async def test_invalid_flag_names_are_refused_before_running(envdir, name, why):
 
 
 async def test_reason_actor_and_token_reach_the_command_as_environment(envdir):
-    b = make(envdir, set='printf "%s|%s|%s" "$COCKPIT_FLAG_REASON" "$COCKPIT_ACTOR" "$COCKPIT_FLAG_TOKEN" > seen',
+    b = make(envdir, set="""sh -c 'printf "%s|%s|%s" "$COCKPIT_FLAG_REASON" "$COCKPIT_ACTOR" "$COCKPIT_FLAG_TOKEN" > seen'""",
              token="tok-123456")
     await b.set("F", True, reason="it's $(rm -rf /) time", actor="carol")
     assert (envdir / "seen").read_text() == "it's $(rm -rf /) time|carol|tok-123456"
@@ -87,7 +97,7 @@ async def test_reason_actor_and_token_reach_the_command_as_environment(envdir):
 
 async def test_timeout_kills_the_whole_process_group(envdir):
     # The command starts a grandchild that would outlive a plain kill of the shell.
-    b = make(envdir, get="sleep 30 & echo $! > child.pid; wait", timeout=0.5)
+    b = make(envdir, get="sh -c 'sleep 30 & echo $! > child.pid; wait'", timeout=0.5)
     t0 = time.monotonic()
     with pytest.raises(FlagUnavailable, match="did not finish within 0.5s") as e:
         await b.get("F")
@@ -113,7 +123,7 @@ def _is_zombie(pid: int) -> bool:
 
 
 async def test_failing_command_says_why(envdir):
-    b = make(envdir, set="echo 'error: deployments.apps \"api\" not found' >&2; exit 3")
+    b = make(envdir, set="sh -c 'echo error: deployments.apps \\\"api\\\" not found >&2; exit 3'")
     with pytest.raises(FlagError, match=r'exited with 3: error: deployments.apps "api" not found'):
         await b.set("F", True, reason="r", actor="a")
 

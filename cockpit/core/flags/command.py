@@ -1,44 +1,43 @@
-"""Flags that live in env vars or Kubernetes: shell command templates (seed 001).
+"""Flags that live in env vars or Kubernetes: command templates (seed 001).
 
     get = "kubectl exec deploy/api -- printenv {flag}"
     set = "kubectl set env deploy/api {flag}={value}"
+    get = "sh -c 'kubectl set env deploy/api --list | grep -E \"^$COCKPIT_FLAG=\" | cut -d= -f2-'"
 
-{flag} and {value} are shell-quoted when expanded, so a flag name cannot inject commands. Each
-command runs in its own process group, which is killed as a whole on timeout (kubectl and its
+A template is argv, not shell text: it is split into words first (shlex's rules) and {flag} and
+{value} are filled in inside a word, then the program runs without a shell — a value is one
+argument whatever it holds. Templates that quote a placeholder or put one in a `sh -c` script are
+refused (runbook/placeholders.check_command), and flag names obey a strict grammar, so nothing a
+flag name holds is ever parsed as code. Scripts read the flag as COCKPIT_FLAG and COCKPIT_VALUE.
+
+Each command runs in its own process group, which is killed as a whole on timeout (kubectl and its
 children do not outlive it). The reason and the actor reach the command as COCKPIT_FLAG_REASON and
-COCKPIT_ACTOR, the [flags] token (if any) as COCKPIT_FLAG_TOKEN: environment variables are never
-parsed by the shell, and never appear in the command line (`ps`) or in the log.
+COCKPIT_ACTOR, the [flags] token (if any) as COCKPIT_FLAG_TOKEN: environment variables never
+appear in the command line (`ps`) or in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 from collections.abc import Mapping
 from pathlib import Path
 
 from cockpit.core.flags.base import FlagError, FlagState, FlagUnavailable
 from cockpit.core.flags.transport import excerpt
-from cockpit.runbook.placeholders import PlaceholderError, expand
+from cockpit.runbook.placeholders import PlaceholderError, check_command, command_argv, flag_name_problem
 
 _TRUE = {"true", "1", "on", "yes", "y", "enabled", "enable"}
 _FALSE = {"false", "0", "off", "no", "n", "disabled", "disable"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_OUTPUT = 1_000_000
 
 
 def validate_flag_name(flag: str) -> None:
-    """Refuse names no flag system uses and that would mislead a command even when quoted."""
-    if not flag:
-        raise FlagError(flag, "a flag name cannot be empty")
-    if len(flag) > 200:
-        raise FlagError(flag, f"flag name is {len(flag)} characters long; at most 200")
-    if _CONTROL.search(flag):
-        raise FlagError(flag, "a flag name cannot hold control characters or newlines")
-    if flag.startswith("-"):
-        raise FlagError(flag, f"flag name {flag!r} starts with '-': a command would read it as an option")
+    """Refuse names outside the flag-name grammar before any command is built from them."""
+    problem = flag_name_problem(flag)
+    if problem:
+        raise FlagError(flag, problem)
 
 
 def parse_bool(text: str, on_value: str = "true", off_value: str = "false") -> bool | None:
@@ -63,6 +62,12 @@ class CommandFlagBackend:
     def __init__(self, get: str, set: str, list: str | None = None, *, on_value: str = "true",
                  off_value: str = "false", timeout: float = 10.0, cwd: Path | str | None = None,
                  values: Mapping[str, str | None] | None = None, token: str | None = None):
+        for key, template in (("get", get), ("set", set), ("list", list)):
+            if template is not None:
+                try:
+                    check_command(template)
+                except PlaceholderError as e:
+                    raise FlagError(None, f"[flags] {key}: {e}") from None
         self.get_template = get
         self.set_template = set
         self.list_template = list
@@ -81,11 +86,11 @@ class CommandFlagBackend:
     def __repr__(self) -> str:
         return f"CommandFlagBackend(set={self.set_template!r})"
 
-    def _render(self, template: str, flag: str | None, value: str | None = None) -> str:
+    def _render(self, template: str, flag: str | None, value: str | None = None) -> list[str]:
         if flag is not None:
             validate_flag_name(flag)
         try:
-            return expand(template, {**self.values, "flag": flag, "value": value}, quote=True)
+            return command_argv(template, {**self.values, "flag": flag, "value": value})
         except PlaceholderError as e:
             raise FlagError(flag, f"flag command template: {e}") from None
 
@@ -106,7 +111,7 @@ class CommandFlagBackend:
 
     async def get(self, flag: str) -> FlagState:
         what = f"reading flag {flag!r}"
-        out = await self._run(self._render(self.get_template, flag), flag, what)
+        out = await self._run(self._render(self.get_template, flag), flag, what, env={"COCKPIT_FLAG": flag})
         enabled = parse_bool(out, self.on_value, self.off_value)
         if enabled is None:
             raise FlagError(flag, f"{what}: the get command printed {excerpt(out) or 'nothing'!r}, which is "
@@ -118,18 +123,20 @@ class CommandFlagBackend:
                   idempotency_key: str | None = None) -> FlagState:
         what = f"turning flag {flag!r} {'on' if enabled else 'off'}"
         value = self.on_value if enabled else self.off_value
-        cmd = self._render(self.set_template, flag, value)
-        await self._run(cmd, flag, what, env={"COCKPIT_FLAG_REASON": reason, "COCKPIT_ACTOR": actor,
-                                              "COCKPIT_FLAG": flag, "COCKPIT_FLAG_VALUE": value})
+        argv = self._render(self.set_template, flag, value)
+        # COCKPIT_FLAG_VALUE: the older spelling, kept for scripts written against it.
+        await self._run(argv, flag, what, env={"COCKPIT_FLAG_REASON": reason, "COCKPIT_ACTOR": actor,
+                                               "COCKPIT_FLAG": flag, "COCKPIT_VALUE": value,
+                                               "COCKPIT_FLAG_VALUE": value})
         return FlagState(flag, enabled)
 
     async def aclose(self) -> None:
         return None
 
-    async def _run(self, cmd: str, flag: str | None, what: str, env: dict[str, str] | None = None) -> str:
+    async def _run(self, argv: list[str], flag: str | None, what: str, env: dict[str, str] | None = None) -> str:
         try:
-            proc = await asyncio.create_subprocess_shell(
-                cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, cwd=self.cwd, start_new_session=True,
                 env={**os.environ, **self._env, **(env or {})},
             )
@@ -154,6 +161,6 @@ class CommandFlagBackend:
 
 def _kill_group(pid: int) -> None:
     try:
-        os.killpg(pid, signal.SIGKILL)  # start_new_session: the shell's pid is its group's id
+        os.killpg(pid, signal.SIGKILL)  # start_new_session: the command's pid is its group's id
     except ProcessLookupError:
         pass
