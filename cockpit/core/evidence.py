@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cockpit.runbook.textsafe import representable
+
 EXCERPT_LIMIT = 4096  # bytes of raw output kept with the evidence; enough to read, small in the log
 
 
@@ -28,7 +30,7 @@ def cap_excerpt(text: str | bytes, limit: int = EXCERPT_LIMIT) -> str:
         cut = len(text) > limit
         text = text[:limit].decode("utf-8", errors="replace")
     else:
-        encoded = text.encode("utf-8")
+        encoded = representable(text).encode("utf-8")
         cut = len(encoded) > limit
         text = encoded[:limit].decode("utf-8", errors="ignore")
     return text + ("\n… (cut)" if cut else "")
@@ -48,6 +50,15 @@ class Evidence:
     blocking: bool = True
     data: dict[str, Any] = field(default_factory=dict)
     """Structured facts (status code, latency, sha...) for the log and the auditor."""
+
+    def __post_init__(self) -> None:
+        # Evidence is printed, shown and logged as it is: what a remote end sent (a JSON "\ud800")
+        # becomes encodable text here, once, rather than failing whichever writer meets it first.
+        for name in ("detail", "excerpt", "data"):
+            value = getattr(self, name)
+            clean = representable(value)
+            if clean != value:
+                object.__setattr__(self, name, clean)
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from cockpit.core.log.base import VerifyResult
 from cockpit.core.log.entry import GENESIS, Actor, NewEntry, canonical_json
+from cockpit.runbook.textsafe import representable
 
 Row = tuple[int, str, str, str, str, str, str, str, str]
 """(seq, at as format_at text, release_id, environment, actor JSON text, kind, payload JSON text, prev_hash, hash)."""
@@ -80,7 +81,9 @@ def normalize(value: Any) -> Any:
 
     PostgreSQL's jsonb keeps numbers as numeric: 1e16 comes back as the integer 10000000000000000
     and -0.0 as 0.0, and it refuses NUL characters. Normalising before sealing keeps the hash
-    recomputable from what any store gives back. NaN and infinities are not JSON: refused.
+    recomputable from what any store gives back. NaN and infinities are not JSON: refused. A lone
+    surrogate (argv or env bytes that were not UTF-8, a JSON "\ud800") cannot be encoded as UTF-8 at
+    all: it becomes its visible escape, so canonical JSON never fails whoever wrote the entry.
     """
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -91,6 +94,7 @@ def normalize(value: Any) -> Any:
             return int(value)
         return value
     if isinstance(value, str):
+        value = representable(value)
         return value.replace("\x00", "\ufffd") if "\x00" in value else value
     if isinstance(value, dict):
         return {normalize(k) if isinstance(k, str) else str(k): normalize(v) for k, v in value.items()}
@@ -104,7 +108,7 @@ def prepare(new: NewEntry) -> NewEntry:
     try:
         payload = normalize(new.payload)
         canonical_json(payload)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise PayloadError(f"payload of a {new.kind!r} entry is not JSON: {e}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"payload of a {new.kind!r} entry must be a JSON object")

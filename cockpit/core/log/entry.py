@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from cockpit.runbook.textsafe import representable
+
 GENESIS = "0" * 64
 
 
@@ -42,23 +44,25 @@ class Actor:
 @cache
 def _git_email() -> str:
     try:
-        out = subprocess.run(["git", "config", "--get", "user.email"], capture_output=True, text=True, timeout=5)
-        return out.stdout.strip()
+        out = subprocess.run(["git", "config", "--get", "user.email"], capture_output=True, timeout=5)
+        # A config file is bytes: what is not UTF-8 is kept (as surrogates, escaped by current_actor).
+        return out.stdout.decode("utf-8", errors="surrogateescape").strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
 
 def current_actor(name: str | None = None) -> Actor:
-    """Who is acting: the declared name, else COCKPIT_ACTOR, else the OS user."""
+    """Who is acting: the declared name, else COCKPIT_ACTOR, else the OS user. Bytes that were not UTF-8
+    (in --as, the environment, a host name) arrive as lone surrogates; they are kept as visible escapes."""
     try:
         os_user = getpass.getuser()
     except Exception:  # no passwd entry (containers): still log something true
         os_user = str(os.getuid())
     return Actor(
-        name=name or os.environ.get("COCKPIT_ACTOR") or os_user,
-        os_user=os_user,
-        host=socket.gethostname(),
-        git_email=_git_email(),
+        name=representable(name or os.environ.get("COCKPIT_ACTOR") or os_user),
+        os_user=representable(os_user),
+        host=representable(socket.gethostname()),
+        git_email=representable(_git_email()),
     )
 
 
