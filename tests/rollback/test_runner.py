@@ -10,7 +10,7 @@ import pytest
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.lock import lock_holder
-from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for, run_command
+from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for
 from cockpit.core.rollback.headless import run_headless
 from cockpit.core.rollback.locking import LockRefused
 from cockpit.core.session import ReleaseSession
@@ -269,34 +269,3 @@ def test_another_releases_lock_needs_force(demo: Demo, released: ReleaseSession)
     forced = runner_for(demo, lock_force=True)
     asyncio.run(forced.begin())
     assert "over release other-release" in forced.lock_note
-
-
-def test_deploy_timeout_kills_the_process_group(tmp_path: Path) -> None:
-    pidfile = tmp_path / "child.pid"
-    cmd = f"sleep 60 & echo $! > {pidfile}; echo started; wait"
-    res = asyncio.run(run_command(cmd, cwd=tmp_path, timeout_s=0.5))
-    assert res.timed_out and res.exit_code is None and not res.ok and res.tail == ["started"]
-    assert not alive(int(pidfile.read_text()))  # the backgrounded child went with the group
-
-
-def test_deploy_output_is_data(tmp_path: Path) -> None:
-    lines: list[str] = []
-    cmd = r"printf '[bold red]markup[/]\n\033[2Jclear\n'; printf 'no newline at end'; exit 3"
-    res = asyncio.run(run_command(cmd, cwd=tmp_path, timeout_s=5, on_line=lines.append))
-    assert res.exit_code == 3 and lines == ["[bold red]markup[/]", "\x1b[2Jclear", "no newline at end"]
-
-
-def test_cancelled_deploy_leaves_nothing_running(tmp_path: Path) -> None:
-    pidfile = tmp_path / "pid"
-
-    async def go() -> None:
-        started = asyncio.Event()
-        task = asyncio.create_task(run_command(f"echo $$ > {pidfile}; echo up; exec sleep 60", cwd=tmp_path,
-                                               timeout_s=60, on_line=lambda _: started.set()))
-        await started.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(go())
-    assert not alive(int(pidfile.read_text()))

@@ -11,11 +11,10 @@ cockpit that died mid-way resumes from the log (steps done or skipped are not re
 headless.py drives the same runner without prompts (`cockpit rollback --yes`).
 """
 
-from cockpit.core.rollback.deploy import DeployResult, run_command
 from cockpit.core.rollback.plan import STEP_TITLES, FlagRestore, PlanRefused, RollbackPlan, build_plan, plan_for
 from cockpit.core.rollback.runner import FlagOutcome, RollbackRunner, StepResult
 
 __all__ = [
-    "STEP_TITLES", "DeployResult", "FlagOutcome", "FlagRestore", "PlanRefused", "RollbackPlan", "RollbackRunner",
-    "StepResult", "build_plan", "plan_for", "run_command",
+    "STEP_TITLES", "FlagOutcome", "FlagRestore", "PlanRefused", "RollbackPlan", "RollbackRunner",
+    "StepResult", "build_plan", "plan_for",
 ]

@@ -18,9 +18,10 @@ from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
 from cockpit.core.flags.base import FlagError, on_off
 from cockpit.core.log.entry import Entry
-from cockpit.core.rollback.deploy import DeployResult, run_command
 from cockpit.core.rollback.plan import FINISHED, RollbackPlan
+from cockpit.core.log.open import spool_dir
 from cockpit.core.rollback import locking
+from cockpit.core.runs import RunResult, Runs
 from cockpit.core.secrets import MissingSecret, redact
 
 if TYPE_CHECKING:
@@ -85,8 +86,10 @@ class StepResult:
 class RollbackRunner:
     def __init__(self, session: ReleaseSession, plan: RollbackPlan, *,
                  backend_factory: Callable[[], FlagBackend] | None = None, flag_backoff: float = 0.5,
-                 lock_force: bool = False) -> None:
+                 lock_force: bool = False, runs: Runs | None = None) -> None:
         self.session = session
+        self.runs = runs or Runs(spool_dir(session.runbook) / "runs")
+        """Where the redeploy runs, so that it runs at most once at a time, across cockpits (core/runs.py)."""
         self.plan = plan
         self._backend_factory = backend_factory
         self.flag_backoff = flag_backoff
@@ -234,12 +237,26 @@ class RollbackRunner:
         plan, s = self.plan, self.session
         assert plan.deploy_command is not None
         base = {"ref": plan.deploy_ref, "sha": plan.rollback_sha, "command": plan.deploy_command, "rollback": True}
-        await s.record(kinds.DEPLOY_STARTED, {**base, "cwd": str(plan.deploy_cwd), "timeout_s": plan.deploy_timeout_s})
-        if not plan.deploy_cwd.is_dir():
-            res = DeployResult(plan.deploy_command, None, 0.0, error=f"working directory {plan.deploy_cwd} does not exist")
+        key = f"{plan.release_id}:rollback:deploy"
+        left = self.runs.find(key)
+        if left is not None and (self.runs.running(left) or (s.state.deploying and self.runs.exit_code(left) == 0)):
+            # The redeploy of a cockpit that stopped is still running, or succeeded unseen: never start a
+            # second one; follow it (its output, its end, its exit code). One that failed unseen is run again.
+            if on_line is not None:
+                on_line(f"(the redeploy started at {time.strftime('%H:%M:%S', time.localtime(left.started_at))} "
+                        f"by a cockpit that stopped, pid {left.pid}, is followed, not started again)")
+            if not s.state.deploying:
+                await s.record(kinds.DEPLOY_STARTED, {**base, "cwd": left.cwd, "timeout_s": left.timeout_s})
+            res = await self.runs.follow(left, on_line=on_line)
         else:
-            res = await run_command(plan.deploy_command, cwd=plan.deploy_cwd, timeout_s=plan.deploy_timeout_s,
-                                    on_line=on_line)
+            await s.record(kinds.DEPLOY_STARTED, {**base, "cwd": str(plan.deploy_cwd),
+                                                  "timeout_s": plan.deploy_timeout_s})
+            if not plan.deploy_cwd.is_dir():
+                res = RunResult(plan.deploy_command, None, 0.0,
+                                error=f"working directory {plan.deploy_cwd} does not exist")
+            else:
+                res = await self.runs.start(key, plan.deploy_command, cwd=plan.deploy_cwd,
+                                            timeout_s=plan.deploy_timeout_s, on_line=on_line)
         tail = res.tail[-10:]
         await s.record(kinds.DEPLOY_FINISHED, {**base, "exit_code": res.exit_code, "ok": res.ok,
                                                "timed_out": res.timed_out, "elapsed_s": round(res.elapsed_s, 3),
