@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cockpit.core.secrets import redact_obj
 from cockpit.runbook.textsafe import representable
 
 EXCERPT_LIMIT = 4096  # bytes of raw output kept with the evidence; enough to read, small in the log
@@ -52,11 +53,12 @@ class Evidence:
     """Structured facts (status code, latency, sha...) for the log and the auditor."""
 
     def __post_init__(self) -> None:
-        # Evidence is printed, shown and logged as it is: what a remote end sent (a JSON "\ud800")
-        # becomes encodable text here, once, rather than failing whichever writer meets it first.
+        # Evidence is printed, shown and logged as it is, so what a remote end sent is made safe here,
+        # once, for every reader: a secret it echoed (in any encoding) is masked, and text no UTF-8 can
+        # hold (a JSON "\ud800") becomes its escape rather than failing whichever writer meets it first.
         for name in ("detail", "excerpt", "data"):
             value = getattr(self, name)
-            clean = representable(value)
+            clean = representable(redact_obj(value))
             if clean != value:
                 object.__setattr__(self, name, clean)
 
