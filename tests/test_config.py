@@ -142,3 +142,94 @@ def test_cli_config_check_exit_codes(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "cockpit", "config", "check", str(tmp_path / "nope.toml")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+# -- hostile numbers, nesting and placeholders: exit 2 naming key and line, never a traceback ------
+
+
+def _check_cli(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    p = write(tmp_path, text)
+    return subprocess.run([sys.executable, "-m", "cockpit", "config", "check", str(p)], capture_output=True,
+                          text=True, timeout=60)
+
+
+HTTP_CHECK = '\n[[checks]]\nid = "h"\nkind = "http"\nurl = "{env.url}/health"\n'
+
+
+@pytest.mark.parametrize("value,why", [
+    ("inf", "not a finite"), ("-inf", "not a finite"), ("nan", "not a finite"), ("1e300", "at most 365d"),
+    ('"99999999999999d"', "at most 365d"), ('"1e300s"', "is not a duration"), ("9999999999999999999999", "at most"),
+    ('"0s"', "must be positive"), ("0", "must be positive"), ('"0ms"', "must be positive"), ("-1", "negative"),
+])
+def test_a_timeout_that_is_not_a_usable_duration_is_refused(tmp_path: Path, value: str, why: str) -> None:
+    text = BASE + HTTP_CHECK + f"timeout = {value}\n"
+    r = _check_cli(tmp_path, text)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"line {len(text.splitlines())}: checks[0].timeout: " in r.stderr and why in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("where", ["[flags]\nbackend = 'http'\nurl = 'http://x'\ntimeout = '0s'\n",
+                                   "[rollback]\ntimeout = 0\n", "[release]\n"])
+def test_every_timeout_and_the_lock_lease_must_be_positive(where: str) -> None:
+    text = BASE.replace('name = "shop"', 'name = "shop"\nlock_lease = "0s"') if where == "[release]\n" \
+        else BASE + "\n" + where
+    (p,) = problems(text)
+    assert "must be positive" in p and ("timeout" in p or "lock_lease" in p), p
+
+
+def test_durations_that_stay_allowed() -> None:
+    assert parse_duration("365d").days == 365 and parse_duration(0.25).total_seconds() == 0.25
+    assert parse_duration("0s").total_seconds() == 0   # a zero max_age or monitor means "none"
+    text = BASE + '\n[[stages]]\nid = "s"\nmonitor = "0s"\n' + HTTP_CHECK + 'max_age = "30d"\ntimeout = "500ms"\n'
+    parse_runbook(text)
+
+
+@pytest.mark.parametrize("depth", [40, 400, 5000])
+def test_deeply_nested_tables_are_refused_with_key_and_line(tmp_path: Path, depth: int) -> None:
+    nested = "{ a = " * depth + "1" + " }" * depth
+    text = BASE + HTTP_CHECK + f"json = {nested}\n"
+    r = _check_cli(tmp_path, text)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert f"line {len(text.splitlines())}: checks[0].json: " in r.stderr and "nested deeper than" in r.stderr
+
+
+def test_deeply_nested_arrays_are_refused_too() -> None:
+    text = BASE + '\n[environments.prod.vars]\nx = ' + "[" * 600 + "]" * 600 + "\n"
+    (p,) = problems(text)
+    assert "line 12: environments.prod.vars.x: " in p and "nested deeper than" in p
+
+
+def test_nesting_a_runbook_needs_is_fine_and_brackets_in_strings_do_not_count() -> None:
+    text = BASE + HTTP_CHECK + 'json = { "a.b" = { lt = 5 } }\nheaders = { X = "{{{{[[[[" }\n' \
+        + "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n" + 'title = """' + "{" * 100 + '"""\n'
+    parse_runbook(text)
+
+
+@pytest.mark.parametrize("template,key", [
+    ('url = "{env.nothere}/health"', "checks[0].url"),
+    ('url = "{env.url}/x"\nheaders = { Region = "{env.zone}" }', "checks[0].headers.Region"),
+])
+def test_an_env_placeholder_the_environments_do_not_define_is_refused(tmp_path: Path, template: str,
+                                                                      key: str) -> None:
+    text = BASE + '\n[[checks]]\nid = "h"\nkind = "http"\n' + template + "\n"
+    r = _check_cli(tmp_path, text)
+    assert r.returncode == 2, r.stderr
+    line = len(text.splitlines())
+    assert f"line {line}: {key}: " in r.stderr and "not defined" in r.stderr and "[environments.prod" in r.stderr
+
+
+def test_an_env_var_must_be_defined_in_every_environment() -> None:
+    text = BASE + '\n[environments.staging]\nurl = "https://s"\n' \
+                  '\n[[checks]]\nid = "h"\nkind = "http"\nurl = "{env.url}/{env.region}"\n'
+    (p,) = problems(text)
+    assert f"line {len(text.splitlines())}: checks[0].url: " in p and "{env.region}" in p and "[environments.staging.vars]" in p
+
+
+def test_env_placeholders_that_exist_pass(tmp_path: Path) -> None:
+    text = BASE + '\n[flags]\nbackend = "http"\nurl = "{env.url}/admin/{env.region}/{env.name}"\n' \
+        + '\n[[checks]]\nid = "h"\nkind = "command"\nrun = "echo {env.region} {release.name}"\n' \
+        + '\n[rollback]\ndeploy = "deploy {ref} {env.region}"\n'
+    parse_runbook(text)
+    r = _check_cli(tmp_path, text)
+    assert r.returncode == 0, r.stderr

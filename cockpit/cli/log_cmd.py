@@ -1,7 +1,8 @@
 """`cockpit log verify|export|note|status|tail|unlock --config F` (ARCHITECTURE §4).
 
-verify exits 0 when the chain is intact and 1 naming the first bad seq; it reads the store read-only
-(cockpit/core/log/readonly.py) and never replays the spool into it. The auditor's browser
+verify exits 0 when the chain is intact, 1 naming the first bad seq, and 3 when it could not verify (the
+store unreachable or unreadable: that says nothing about the chain, and a script must not read it as
+tampered); it reads the store read-only (cockpit/core/log/readonly.py) and never replays the spool into it. The auditor's browser
 (`cockpit log browse`, issue 7) plugs in through `_EXTENSIONS` below rather than growing this file.
 """
 
@@ -38,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("log", help="the release log: verify, export, note, status, tail")
     lsub = p.add_subparsers(dest="log_command", metavar="COMMAND", required=True)
 
-    v = lsub.add_parser("verify", help="walk the hash chain; exit 1 naming the first entry that does not match")
+    v = lsub.add_parser(
+        "verify", help="walk the hash chain; exit 0 intact, 1 tampered, 3 could not verify",
+        description="Walk the hash chain of the release log and print its head as SEQ:HASH. Exit codes: 0 intact; "
+                    "1 tampered (the first entry that does not match is named); 3 could not verify (the store is "
+                    "unreachable or unreadable: nothing is known about the chain; entries waiting in the local "
+                    "spool are counted); 2 bad usage or configuration.")
     add_config(v, env=False, json_out=True)
     v.add_argument("--expect", action="append", default=[], metavar="SEQ:HASH",
                    help="a head witnessed earlier (printed by verify, sent with notifications): it must still be there")
@@ -86,6 +92,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         module.register_log(lsub)
 
 
+EXIT_UNVERIFIED = 3
+"""log verify: the chain could not be walked (not 1: that is tampered)."""
+
+
+class _Unreadable(Exception):
+    """The store could not be read; `waiting` entries are in the local spool."""
+
+    def __init__(self, message: str, waiting: int):
+        super().__init__(message)
+        self.waiting = waiting
+
+
 # -- helpers -------------------------------------------------------------------------------
 
 
@@ -108,7 +126,7 @@ def _read_only(runbook: Runbook) -> Iterator[tuple[Reader, Spool]]:
     except InvalidDsn as e:
         raise CliError(f"cannot open the release log: {e}") from None
     except LogUnreadable as e:
-        raise _unreachable(spool.count(), e) from None
+        raise _Unreadable(printable(str(e)), spool.count()) from None
     try:
         yield log, spool
     finally:
@@ -144,31 +162,44 @@ def _verify(args: argparse.Namespace) -> int:
         witnesses = [parse_witness(w) for w in args.expect]
     except ValueError as e:
         raise CliError(str(e)) from None
-    with _read_only(runbook) as (log, spool):
-        started = time.monotonic()
-        try:
-            result = log.verify()
-            head = log.head() if result.ok else None
-            if result.ok:
-                for seq, hash_ in witnesses:
-                    problem = check_witness(log, seq, hash_)  # type: ignore[arg-type]  (reads only)
-                    if problem:
-                        result = VerifyResult(ok=False, checked=result.checked, first_bad_seq=seq, reason=problem)
-                        break
-        except LogUnavailable as e:
-            raise _unreachable(spool.count(), e) from None
-        elapsed = time.monotonic() - started
-        if args.json:
-            print_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
-                        "reason": result.reason, "head": head.hash if head else None,
-                        "seconds": round(elapsed, 3)})
-        elif result.ok:
-            print(f"intact: {result.checked} entries" + (f", head {head.seq}:{head.hash}" if head else "")
-                  + f" ({elapsed:.2f}s)")
-        else:
-            print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
-                  f"({result.checked} entries before it are intact)")
-        return EXIT_OK if result.ok else EXIT_FAILED
+    try:
+        with _read_only(runbook) as (log, spool):
+            started = time.monotonic()
+            try:
+                result = log.verify()
+                head = log.head() if result.ok else None
+                if result.ok:
+                    for seq, hash_ in witnesses:
+                        problem = check_witness(log, seq, hash_)  # type: ignore[arg-type]  (reads only)
+                        if problem:
+                            result = VerifyResult(ok=False, checked=result.checked, first_bad_seq=seq,
+                                                  reason=problem)
+                            break
+            except LogUnavailable as e:
+                raise _Unreadable(printable(str(e)), spool.count()) from None
+            elapsed = time.monotonic() - started
+    except _Unreadable as e:
+        return _unverified(args, e)
+    if args.json:
+        print_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
+                    "reason": result.reason, "head": head.hash if head else None,
+                    "seconds": round(elapsed, 3)})
+    elif result.ok:
+        print(f"intact: {result.checked} entries" + (f", head {head.seq}:{head.hash}" if head else "")
+              + f" ({elapsed:.2f}s)")
+    else:
+        print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
+              f"({result.checked} entries before it are intact)")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _unverified(args: argparse.Namespace, e: _Unreadable) -> int:
+    waiting = f" ({e.waiting} entries wait in the spool)" if e.waiting else ""
+    if args.json:
+        print_json({"ok": None, "checked": 0, "first_bad_seq": None, "reason": None, "head": None,
+                    "error": str(e), "spooled": e.waiting})
+    print(f"cockpit: could not verify: {e}{waiting}", file=sys.stderr)
+    return EXIT_UNVERIFIED
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError,
                       WithJsonSchema, field_validator, model_validator)
 
-from cockpit.runbook.config_errors import describe_errors
-from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration
-from cockpit.runbook.placeholders import FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem
+from cockpit.runbook.config_errors import describe_errors, located
+from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration, parse_positive_duration
+from cockpit.runbook.placeholders import (FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem,
+                                          names_in)
+from cockpit.runbook.tomllines import MAX_NESTING, too_deep
 
 
 class _Model(BaseModel):
@@ -33,6 +35,14 @@ Duration = Annotated[
     WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30s", "15m", "2h"]}),
 ]
 """A duration field: written "30s", "15m", a number of seconds; read as a timedelta."""
+
+Timeout = Annotated[
+    timedelta,
+    BeforeValidator(parse_positive_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["500ms", "30s", "15m"]}),
+]
+"""A duration something waits for (a timeout, a lease): positive."""
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=100)]
 
@@ -59,7 +69,7 @@ class ReleaseConfig(_Model):
     """When set, an annotated tag `<tag_prefix><stage or release>` is created on the target at GO."""
     remote: str | None = None
     """The git remote tags are pushed to; no push when unset."""
-    lock_lease: Duration = "30m"
+    lock_lease: Timeout = "30m"
     """How long a cutover lock lives without being renewed (a crashed cockpit must not lock the team out)."""
 
 
@@ -115,7 +125,7 @@ class FlagsConfig(_Model):
     """command backend: how `on` is written."""
     off_value: str = "false"
     """command backend: how `off` is written."""
-    timeout: Duration = "10s"
+    timeout: Timeout = "10s"
     """Per request / per command."""
     retries: int = Field(3, ge=0, le=10)
     """Retries on timeouts and 5xx (flips are idempotent)."""
@@ -163,7 +173,7 @@ class _CheckBase(_Model):
     """The stage this check gates; checks without a stage gate the release itself."""
     max_age: Duration | None = None
     """Evidence older than this no longer counts (turns stale)."""
-    timeout: Duration = "10s"
+    timeout: Timeout = "10s"
     """How long taking the evidence may take before it counts as failed."""
 
     @property
@@ -277,7 +287,7 @@ class RollbackConfig(_Model):
     """Command that redeploys a ref; {ref} is the recorded rollback ref (shell-quoted)."""
     verify: list[str] = []
     """Checks re-taken after the redeploy."""
-    timeout: Duration = "15m"
+    timeout: Timeout = "15m"
     """How long the deploy command may run."""
     cwd: str | None = None
     """Working directory of the deploy command, relative to the runbook."""
@@ -424,16 +434,64 @@ class ConfigError(Exception):
 
 def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
     path = Path(path)
+    deep = too_deep(text)
+    if deep:
+        line, key = deep
+        raise ConfigError(path, [located(text, key, f"tables and arrays nested deeper than {MAX_NESTING} levels; "
+                                                    "a runbook needs a few", line)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, [f"not valid TOML: {e}"]) from None
+    except RecursionError:  # nesting the scan above did not see; never a traceback
+        raise ConfigError(path, [f"tables and arrays nested deeper than {MAX_NESTING} levels"]) from None
     try:
         rb = Runbook.model_validate(data)
     except ValidationError as e:
         problems = describe_errors(e, data, text)
         raise ConfigError(path, problems) from None
+    problems = [located(text, key, message) for key, message in _undefined_env_vars(rb)]
+    if problems:
+        raise ConfigError(path, problems)
     return rb.model_copy(update={"base_dir": path.resolve().parent})
+
+
+def _templates(rb: Runbook) -> list[tuple[list[str | int], str]]:
+    """(key path, text) of every runbook string whose placeholders are filled in."""
+    out: list[tuple[list[str | int], str]] = []
+    for i, c in enumerate(rb.checks):
+        for field in ("url", "source", "run", "path", "ref"):
+            value = getattr(c, field, None)
+            if isinstance(value, str):
+                out.append((["checks", i, field], value))
+        for name, value in getattr(c, "headers", {}).items():
+            out.append((["checks", i, "headers", name], value))
+    if rb.flags is not None:
+        for field in ("url", "get", "set", "list"):
+            value = getattr(rb.flags, field)
+            if value:
+                out.append((["flags", field], value))
+    if rb.rollback.deploy:
+        out.append((["rollback", "deploy"], rb.rollback.deploy))
+    return out
+
+
+def _undefined_env_vars(rb: Runbook) -> list[tuple[list[str | int], str]]:
+    """{env.X} must name a known key (name, url) or a var every environment defines: the release may run
+    in any of them, and an undefined one would fail only there, in the middle of a cutover."""
+    problems = []
+    for key, template in _templates(rb):
+        for name in dict.fromkeys(names_in(template)):
+            var = name.removeprefix("env.")
+            if var == name or var in ("name", "url"):
+                continue
+            missing = [env for env, cfg in rb.environments.items() if var not in cfg.vars]
+            if missing:
+                defined = [env for env in rb.environments if env not in missing]
+                problems.append((key, f"{{{name}}} is not defined for environment {', '.join(missing)}: add "
+                                      f"{var} to [environments.{missing[0]}.vars]"
+                                      + (f" (it is defined for {', '.join(defined)})" if defined else "")))
+    return problems
 
 
 def load_runbook(path: str | Path) -> Runbook:

@@ -24,6 +24,12 @@ def describe_errors(error: ValidationError, data: dict[str, Any], text: str) -> 
     return problems
 
 
+def located(text: str, path: list[str | int], message: str, line: int | None = None) -> str:
+    """One problem found outside pydantic, worded like the others: `line N: key.path: message`."""
+    line = line if line is not None else locate_key_line(text, path)
+    return f"{f'line {line}: ' if line else ''}{_format_path(path)}: {message}"
+
+
 def _message(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (not part of the runbook format; see `cockpit config schema`)"

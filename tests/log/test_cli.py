@@ -216,10 +216,17 @@ def test_verify_reads_the_store_read_only_and_never_replays_the_spool(runbook: P
     store.close()
 
 
-def test_verify_of_an_unreachable_store_exits_1_counting_the_spool(tmp_path: Path) -> None:
+def test_verify_of_an_unreachable_store_exits_3_could_not_verify(tmp_path: Path) -> None:
+    """1 means tampered: a store that cannot be read says nothing about the chain, and a script must be
+    able to tell the two apart."""
     runbook = _write(tmp_path, 'dsn = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2"')
     r = cockpit("log", "verify", "--config", str(runbook))
-    assert r.returncode == 1 and "unreachable" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "unreachable" in r.stderr and "could not verify" in r.stderr and "Traceback" not in r.stderr
+    j = cockpit("log", "verify", "--config", str(runbook), "--json")
+    assert j.returncode == 3 and json.loads(j.stdout)["ok"] is None and "unreachable" in json.loads(j.stdout)["error"]
+    h = cockpit("log", "verify", "--help")
+    assert h.returncode == 0 and "3" in h.stdout and "could not verify" in " ".join(h.stdout.split())
     bad = _write(tmp_path, 'dsn = "postgresql://[bad"')
     r = cockpit("log", "verify", "--config", str(bad))
     assert r.returncode == 2 and "not a valid PostgreSQL DSN" in r.stderr

@@ -8,7 +8,7 @@ import json
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry
 from cockpit.core.log.export import TSV_COLUMNS, export
-from tests.log.conftest import BOB, Stores, new
+from tests.log.conftest import ALICE, BOB, Stores, new
 
 
 def _release(stores: Stores):  # type: ignore[no-untyped-def]
@@ -51,3 +51,29 @@ def test_jsonl_round_trips_and_rehashes(stores: Stores) -> None:
     entries = [Entry.from_json(json.loads(line)) for line in out.getvalue().splitlines()]
     assert [e.seq for e in entries] == [1, 2, 4]
     assert all(e.expected_hash() == e.hash for e in entries)
+
+
+def test_tsv_escapes_every_control_the_textsafe_way(stores: Stores) -> None:
+    log = stores.open()
+    log.append(new("note", text="csi \x9b31m c1 \x85 nel, esc \x1b[2J, del \x7f, bell \x07, tab\tand\r\nbreak"))
+    log.append(new("note", actor=ALICE.__class__(name="eve\x9b2J", os_user="e", host="h"), text="x"))
+    out = io.StringIO()
+    export(log, "tsv", out)
+    text = out.getvalue()
+    assert not any(0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c not in "\t\n") for c in text), ascii(text)
+    rows = [line.split("\t") for line in text.splitlines()]
+    assert all(len(r) == len(TSV_COLUMNS) for r in rows) and len(rows) == 3
+    first, second = (dict(zip(TSV_COLUMNS, r)) for r in rows[1:])
+    assert first["detail"] == "csi \\x9b31m c1 \\x85 nel, esc \\x1b[2J, del \\x7f, bell \\x07, tab and break"
+    assert second["actor"] == "eve\\x9b2J"
+
+
+def test_jsonl_keeps_c1_controls_as_json_escapes(stores: Stores) -> None:
+    log = stores.open()
+    log.append(new("note", text="csi \x9b31m"))
+    out = io.StringIO()
+    export(log, "jsonl", out)
+    assert "\x9b" not in out.getvalue() and "\\u009b" in out.getvalue()
+    (line,) = out.getvalue().splitlines()
+    e = Entry.from_json(json.loads(line))
+    assert e.payload["text"] == "csi \x9b31m" and e.expected_hash() == e.hash

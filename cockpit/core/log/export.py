@@ -73,11 +73,10 @@ def detail(e: Entry) -> str:
     return "; ".join(parts)
 
 
-_TSV_BAD = re.compile(r"[\t\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _tsv(v: Any) -> str:
-    return _TSV_BAD.sub(" ", str(v))
+    # textsafe's one policy: every control (C0, DEL, C1 such as the 8-bit CSI) shown escaped, never sent to
+    # whatever displays the file; tabs and line breaks become a space, so a value is one cell.
+    return printable(str(v), one_line=True)
 
 
 def tsv_row(e: Entry) -> list[str]:
@@ -95,10 +94,16 @@ def write_tsv(entries: Iterator[Entry], out: TextIO) -> int:
     return n
 
 
+# JSON escapes only C0 controls; DEL and C1 (the 8-bit CSI) would reach a terminal that shows the file.
+# Inside JSON they can stand only in strings, where \u escapes mean the same characters.
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f]")
+
+
 def write_jsonl(entries: Iterator[Entry], out: TextIO) -> int:
     n = 0
     for e in entries:
-        out.write(json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":"))
+        out.write(_JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group(0)):04x}", line) + "\n")
         n += 1
     return n
 
