@@ -1,7 +1,9 @@
 """Taking evidence: one module per kind (http, smoke, git, command, file, manual).
 
 `take` never raises: whatever goes wrong becomes Evidence with a clear detail, so a cutover
-screen never shows a traceback. `take_all` takes every check at once.
+screen never shows a traceback. `take_all` takes every check at once, as far as admission
+(admission.py) lets them run: a bounded number per origin and overall, the rest waiting their
+turn. A check's clock starts when it is admitted, so its timeout is never spent in that queue.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from cockpit.core.checks.admission import Admission, Limits
 from cockpit.core.checks.context import CheckContext, Target
 from cockpit.core.checks.fetch import new_client
 from cockpit.core.checks.result import Found, redact_url
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
     from cockpit.runbook.config import CheckConfig
 
-__all__ = ["CheckContext", "Target", "take", "take_all"]
+__all__ = ["Admission", "CheckContext", "Limits", "Target", "take", "take_all"]
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,28 @@ def _runner(kind: str) -> Callable[..., object]:
     return importlib.import_module(f"cockpit.core.checks.{kind}").run  # type: ignore[no-any-return]
 
 
+def _origin(check: CheckConfig, ctx: CheckContext) -> Hashable | None:
+    """The origin a kind says the check will ask (http, smoke from a URL); None for the rest."""
+    origin = getattr(importlib.import_module(f"cockpit.core.checks.{check.kind}"), "origin", None)
+    if origin is None:
+        return None
+    try:
+        return origin(check, ctx)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - e.g. a placeholder without a value: run() reports it
+        return None
+
+
 async def take(check: CheckConfig, ctx: CheckContext) -> Evidence:
-    """Take one check's evidence. Never raises (cancellation apart): failures are evidence too."""
+    """Take one check's evidence. Never raises (cancellation apart): failures are evidence too.
+
+    With an admission in `ctx`, waits for its turn first; the check's time starts after that."""
+    if ctx.admission is None:
+        return await _take(check, ctx)
+    async with ctx.admission.admit(_origin(check, ctx)):
+        return await _take(check, ctx)
+
+
+async def _take(check: CheckConfig, ctx: CheckContext) -> Evidence:
     start = time.perf_counter()
     timeout_s = check.timeout.total_seconds()
     try:
@@ -54,8 +78,8 @@ async def take(check: CheckConfig, ctx: CheckContext) -> Evidence:
         found = Found(Status.FAIL, f"timed out after {timeout_s:g}s")
     except Exception as e:  # noqa: BLE001 - the point of take(): no exception escapes
         found = Found(Status.ERROR, _explain(e))
-        if not _expected(e):
-            log.warning("check %s raised", check.id, exc_info=True)
+        if not _expected(e):  # the traceback may quote the check's URL: masked like the detail
+            log.warning("check %s raised: %s", check.id, redact_url("".join(traceback.format_exception(e))))
     duration_ms = (time.perf_counter() - start) * 1000
     return Evidence(
         check_id=check.id,
@@ -77,11 +101,11 @@ async def take_all(
 ) -> list[Evidence]:
     """Take all checks concurrently; `on_result` sees each as it lands; results in `checks` order."""
     checks = list(checks)
+    admission = ctx.admission or Admission()
     # The kinds' modules (httpx, gitpython...) and the HTTP client (its TLS context) are made in a
     # thread: the first take would otherwise hold a screen's event loop for ~0.1-0.2 s.
-    owned = await asyncio.to_thread(_prepare, checks, ctx.http is None)
-    if owned is not None:
-        ctx = replace(ctx, http=owned)
+    owned = await asyncio.to_thread(_prepare, checks, ctx.http is None, admission)
+    ctx = replace(ctx, admission=admission, http=owned or ctx.http)
 
     async def one(check: CheckConfig) -> Evidence:
         evidence = await take(check, ctx)
@@ -99,12 +123,12 @@ async def take_all(
             await owned.aclose()
 
 
-def _prepare(checks: list[CheckConfig], need_client: bool) -> httpx.AsyncClient | None:
+def _prepare(checks: list[CheckConfig], need_client: bool, admission: Admission) -> httpx.AsyncClient | None:
     """Import each kind's runner; a shared HTTP client when a check may need one."""
     for kind in {c.kind for c in checks}:
         _runner(kind)
     if need_client and any(_uses_http(c) for c in checks):
-        return new_client()
+        return new_client(admission=admission)
     return None
 
 

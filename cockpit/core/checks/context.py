@@ -11,6 +11,7 @@ from cockpit.core.evidence import Tick
 if TYPE_CHECKING:  # httpx is imported lazily by the http/smoke checks
     import httpx
 
+    from cockpit.core.checks.admission import Admission
     from cockpit.runbook.config import Runbook
 
 
@@ -37,6 +38,8 @@ class CheckContext:
     stage: str | None = None
     http: httpx.AsyncClient | None = None
     """A shared client (connection reuse); checks create their own when None."""
+    admission: Admission | None = None
+    """Who may run now (per origin and overall); take_all makes one when None, take alone waits for none."""
 
     def placeholders(self) -> dict[str, str | None]:
         env = self.runbook.environments[self.environment]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cockpit.core.checks.admission import Admission
 from cockpit.core.checks.context import CheckContext
 from cockpit.core.checks.result import redact_url
 from cockpit.runbook.textsafe import one_line
@@ -59,19 +61,36 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return ctx
 
 
-def new_client(verify: bool = True) -> httpx.AsyncClient:
-    """A client for checks: no implicit redirects, room for many checks at once."""
+def new_client(verify: bool = True, admission: Admission | None = None) -> httpx.AsyncClient:
+    """A client for checks: no implicit redirects, one connection per admitted slot of an origin."""
     import httpx  # startup: httpx loads with the first client
 
     from cockpit.core.checks.pool import PoolPerOrigin  # startup: the pool imports httpx
 
+    _quiet_urls()
     return httpx.AsyncClient(
-        transport=PoolPerOrigin(verify, tls_context),
+        transport=PoolPerOrigin(verify, tls_context, admission),
         verify=verify,  # used only for proxies from the environment (HTTPS_PROXY...)
         follow_redirects=False,
         timeout=httpx.Timeout(10.0),
         headers={"User-Agent": "release-cockpit"},
     )
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs each request's URL (every hop of a redirect) at INFO: mask its credentials first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import httpx  # startup: loaded already, since httpx is what logs
+
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+@functools.cache
+def _quiet_urls() -> None:
+    logging.getLogger("httpx").addFilter(_RedactUrls())
 
 
 @asynccontextmanager
@@ -80,11 +99,35 @@ async def client_for(ctx: CheckContext, verify: bool = True) -> AsyncIterator[ht
     if verify and ctx.http is not None:
         yield ctx.http
         return
-    client = new_client(verify=verify)
+    client = new_client(verify=verify, admission=ctx.admission)
     try:
         yield client
     finally:
         await client.aclose()
+
+
+def origin_of(url: str) -> Hashable | None:
+    """The origin a request to `url` is admitted for (as the transport keys it); None if it has none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    # Parsed once per scheme://host:port (thousands of checks share a handful of origins);
+    # user:password@ is left out so no credential stays in the cache.
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return _origin_of(f"{scheme}://{authority}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_of(url: str) -> Hashable | None:
+    import httpx  # startup: httpx loads with the first client
+
+    from cockpit.core.checks.pool import origin_key  # startup: the pool imports httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except Exception:  # noqa: BLE001 - a bad URL fails in the check itself, with its reason
+        return None
+    return origin_key(parsed) if parsed.scheme in ("http", "https") and parsed.host else None
 
 
 def _cause_chain(exc: BaseException) -> list[BaseException]:
@@ -179,7 +222,8 @@ async def fetch(
             finally:
                 await response.aclose()
     except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as e:
-        raise FetchFailed(describe_error(e, url, timeout_s), data) from None
+        # httpx's messages may quote a redirect's URL, credentials and all.
+        raise FetchFailed(redact_url(describe_error(e, url, timeout_s)), data) from None
     latency_ms = (time.perf_counter() - start) * 1000
     return Fetched(
         status_code=response.status_code,

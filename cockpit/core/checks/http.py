@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 
 from cockpit.runbook.config import HttpCheck
 from cockpit.core.checks.compare import dotted, matches, show
 from cockpit.core.checks.context import CheckContext
-from cockpit.core.checks.fetch import FetchFailed, client_for, fetch
+from cockpit.core.checks.fetch import FetchFailed, client_for, fetch, origin_of
 from cockpit.core.checks.result import Found, redact_url
 from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Status, cap_excerpt
 from cockpit.runbook.placeholders import expand
+
+
+def origin(check: HttpCheck, ctx: CheckContext) -> Hashable | None:
+    """The origin this check is admitted for (take waits for a slot of it before the clock starts)."""
+    return origin_of(expand(check.url, ctx.placeholders()))
 
 
 async def run(check: HttpCheck, ctx: CheckContext) -> Found:
@@ -29,7 +35,7 @@ async def run(check: HttpCheck, ctx: CheckContext) -> Found:
             return Found(Status.FAIL, e.detail, data={"status_code": None, "latency_ms": None, **e.data})
 
     data = {"status_code": got.status_code, "latency_ms": round(got.latency_ms, 1), "url": got.url}
-    excerpt = cap_excerpt(got.body)
+    excerpt = redact_url(cap_excerpt(got.body))  # a redirect's page often repeats its Location, token and all
     fail = lambda detail: Found(Status.FAIL, detail, excerpt, data)  # noqa: E731
     answered = f"HTTP {got.status_code} in {got.latency_ms:.0f} ms"
 

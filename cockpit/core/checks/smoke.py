@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -17,7 +18,7 @@ from typing import Any
 from cockpit.runbook.config import SmokeCheck
 from cockpit.core.checks.compare import dotted, matches, show
 from cockpit.core.checks.context import CheckContext
-from cockpit.core.checks.fetch import FetchFailed, client_for, fetch
+from cockpit.core.checks.fetch import FetchFailed, client_for, fetch, origin_of
 from cockpit.core.checks.result import Found, redact_url
 from cockpit.runbook.textsafe import one_line
 from cockpit.core.evidence import Status, cap_excerpt, utcnow
@@ -51,6 +52,12 @@ def guess_format(source: str) -> str:
     if name.endswith(".json"):
         return "json"
     return "env"
+
+
+def origin(check: SmokeCheck, ctx: CheckContext) -> Hashable | None:
+    """The origin of a URL source (take waits for a slot of it before the clock starts); a file has none."""
+    source = expand(check.source, ctx.placeholders())
+    return origin_of(source) if _is_url(source) else None
 
 
 async def run(check: SmokeCheck, ctx: CheckContext) -> Found:
