@@ -90,6 +90,19 @@ async def test_bounds_per_origin_and_overall_are_kept_and_waiting_is_not_timed(m
     assert 5 < stats["peak_in_flight"] <= 8  # both origins at once, never more than the overall bound
 
 
+async def test_smoke_results_from_a_url_wait_for_a_slot_of_their_origin_too(make_ctx):
+    with Fleet(ports=1, delay=0.15) as fleet:
+        checks = [make_check(kind="smoke", id=f"s{i}", source=fleet.url(0, f"/smoke/{i}.json"), key="db.ok",
+                             expect=True, timeout="1s") for i in range(10)]
+        checks += [make_check(**health(i, fleet.url(0, f"/health/{i}"), timeout="1s")) for i in range(10)]
+        ctx = make_ctx()
+        ctx.admission = Admission(Limits(per_origin=2, overall=10))
+        results = await take_all(checks, ctx)  # 10 rounds of 0.15 s: longer than each 1 s timeout
+        stats = fleet.stats()
+    assert [e.status for e in results] == [Status.PASS] * 20, [e.detail for e in results]
+    assert stats["peak_per_port"][str(fleet.ports[0])] == 2
+
+
 async def test_a_redirect_to_another_origin_takes_and_gives_back_a_slot_there(make_ctx):
     # One slot per origin: had the hop to origin 1 kept its slot, the second check would wait for it
     # until its timeout.
