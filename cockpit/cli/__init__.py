@@ -14,6 +14,7 @@ import sys
 
 from cockpit import __version__
 from cockpit.cli.common import EXIT_USAGE, CliError
+from cockpit.runbook.textsafe import representable
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -41,7 +42,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    # Bytes that were not UTF-8 arrive as lone surrogates: make them visible escapes before any use
+    # (an HTTP body, a log entry, a terminal cannot carry them).
+    argv = [representable(a) for a in (sys.argv[1:] if argv is None else argv)]
     if argv and argv[0] == "--config" or (argv and argv[0].startswith("--config=")):
         argv = ["run", *argv]
     parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)

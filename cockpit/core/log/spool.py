@@ -31,6 +31,7 @@ from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog, 
 from cockpit.core.log.chain import prepare
 from cockpit.core.log.entry import Entry, NewEntry
 from cockpit.core.log.seen import SeenCache
+from cockpit.runbook.textsafe import representable
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ class SpooledLog:
                 except LogUnavailable:
                     raise
                 except Exception as e:  # the store refuses this entry for good: set it aside, keep order for the rest
-                    self.spool.reject([json.dumps({**new.to_json(), "uid": new.uid, "error": str(e)[:500]},
+                    self.spool.reject([json.dumps({**new.to_json(), "uid": new.uid, "error": representable(str(e)[:500])},
                                                   ensure_ascii=False).encode("utf-8")])
                 done += 1
         finally:
