@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -20,14 +19,13 @@ async def test_checks_run_concurrently_and_come_back_in_order(server, make_ctx):
         url = server.route(f"/h{i}", json={"status": "ok"}, delay=0.4 - i * 0.03)
         checks.append(make_check(kind="http", id=f"h{i}", url=url, json={"status": "ok"}))
     seen: list[str] = []
-    start = time.perf_counter()
     results = await take_all(checks, make_ctx(), on_result=lambda ev: seen.append(ev.check_id))
-    elapsed = time.perf_counter() - start
     assert [e.check_id for e in results] == [f"h{i}" for i in range(10)]
     assert all(e.status is Status.PASS for e in results), [e.detail for e in results]
-    assert elapsed < 1.2, f"sequential would take 2.6 s; took {elapsed:.2f}s"
     assert sorted(seen) == sorted(e.check_id for e in results)
-    assert seen[0] == "h9" and seen[-1] == "h0"  # progress arrives as each finishes
+    # In reverse order only if they ran at once (one after another, h0 would land first); the
+    # speed itself is bench_http_checks.py's to show.
+    assert seen[0] == "h9" and seen[-1] == "h0"
 
 
 async def test_mixed_kinds_and_failures_never_raise(server, make_ctx, tmp_path: Path):
