@@ -56,8 +56,7 @@ def environment(rb: Runbook | RunbookOutline, args: argparse.Namespace) -> str:
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")  # one write, not one per token
 
 
 def warn_log_status(session: Any) -> None:

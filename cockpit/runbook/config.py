@@ -7,6 +7,7 @@ file, the key path and, where one can be found, the line.
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -336,7 +337,7 @@ class Runbook(_Model):
     @model_validator(mode="after")
     def _references(self) -> Runbook:
         ids = [c.id for c in self.checks]
-        dup = {i for i in ids if ids.count(i) > 1}
+        dup = {i for i, n in Counter(ids).items() if n > 1}
         if dup:
             raise ValueError(f"check ids must be unique; repeated: {', '.join(sorted(dup))}")
         stage_ids = [s.id for s in self.stages]
