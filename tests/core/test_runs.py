@@ -14,17 +14,10 @@ from pathlib import Path
 import pytest
 
 from cockpit.core.runs import Runs
+from tests.helpers.procs import alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def alive(pid: int) -> bool:
-    """Running (a killed child nobody reaped yet is a zombie: dead, but kill(pid, 0) still succeeds)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def run(runs: Runs, cmd: str, cwd: Path, timeout_s: float = 5, on_line=None):  # type: ignore[no-untyped-def]
@@ -66,6 +59,7 @@ STARTER = """
 import asyncio, sys
 from pathlib import Path
 from cockpit.core.runs import Runs
+from tests.helpers.procs import alive
 runs, cwd, cmd = Runs(Path(sys.argv[1])), Path(sys.argv[2]), sys.argv[3]
 asyncio.run(runs.start("rel:deploy", cmd, cwd=cwd, timeout_s=30))
 """

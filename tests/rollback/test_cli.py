@@ -13,7 +13,8 @@ from cockpit.core.log.base import LogFilter
 from cockpit.core.session import ReleaseSession
 from tests.rollback.conftest import Demo
 from tests.rollback.release import LAYER_FLAGS
-from tests.rollback.test_runner import alive, deployed_sha
+from tests.helpers.procs import alive
+from tests.rollback.test_runner import deployed_sha
 
 AVAIL = LAYER_FLAGS["layer-1"]
 

@@ -45,14 +45,6 @@ def rollback_kinds(log, release_id: str) -> list[str]:  # type: ignore[no-untype
     return out
 
 
-def alive(pid: int) -> bool:
-    """Running (a killed child nobody reaped yet is a zombie: dead, but kill(pid, 0) still succeeds)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
 
 def deployed_sha(demo: Demo) -> str | None:
     p = demo.checkout / ".deploy" / "deployed-sha"
