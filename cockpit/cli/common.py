@@ -40,12 +40,23 @@ def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = Fals
 
 
 def load(args: argparse.Namespace) -> Runbook:
-    from cockpit.runbook.config import ConfigError, load_runbook  # startup: pydantic loads when a runbook is read
+    """The runbook, validated now; remembered (cockpit.runbook.validated) for the flag commands' fast start."""
+    # startup: pydantic loads when a runbook is validated
+    from cockpit.runbook.config import ConfigError
+    from cockpit.runbook.validated import load as load_validated
 
     try:
-        return load_runbook(args.config)
+        return load_validated(args.config)
     except ConfigError as e:
         raise CliError(str(e)) from None
+
+
+def load_as_validated_before(args: argparse.Namespace) -> Runbook:
+    """For the flag commands (the incident path): the runbook as validated before, read without pydantic, while
+    its text, its place and the validating code are unchanged; else validated now, as `load` does."""
+    from cockpit.runbook.validated import recall  # startup: the cache is read only by the commands that use it
+
+    return recall(args.config) or load(args)  # type: ignore[return-value]  (a RunbookCopy reads as a Runbook)
 
 
 def environment(rb: Runbook | RunbookOutline, args: argparse.Namespace) -> str:

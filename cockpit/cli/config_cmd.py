@@ -19,10 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from cockpit.runbook.config import ConfigError, load_runbook  # pydantic only when a runbook is read
+    # startup: pydantic only when a runbook is read
+    from cockpit.runbook.config import ConfigError
+    from cockpit.runbook.validated import load
 
     try:
-        rb = load_runbook(args.file)
+        rb = load(args.file)  # remembered: a flag command on this runbook then starts without validating it again
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_USAGE

@@ -15,11 +15,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, print_json,
-                                warn_log_status)
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load_as_validated_before,
+                                print_json, warn_log_status)
 from cockpit.core.flags.base import FlagBackend, FlagError, on_off
 from cockpit.core.log.base import ReleaseLog
-from cockpit.core.log.entry import current_actor
+from cockpit.core.log.entry import current_actor, prefetch_git_email
 from cockpit.core.secrets import MissingSecret, redact
 
 if TYPE_CHECKING:
@@ -122,10 +122,9 @@ def _reason(args: argparse.Namespace, session: ReleaseSession, what: str) -> str
     return (args.reason or "").strip() or f"{what} during release {session.release_id}"
 
 
-def _flipping(args: argparse.Namespace, what: str,
+def _flipping(args: argparse.Namespace, rb: Runbook, what: str,
               act: Callable[[ReleaseSession, str, FlagBackend], Awaitable[Any]]) -> tuple[ReleaseSession, Any]:
     """Open the log, attach the environment's release, get the reason, and flip through the release."""
-    rb = load(args)
     env = environment(rb, args)
     if rb.flags is None:
         raise CliError("the runbook has no [flags] section: nothing says where flags live")
@@ -152,7 +151,7 @@ def _list(args: argparse.Namespace) -> int:
     # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.flags.flip import snapshot
 
-    rb = load(args)
+    rb = load_as_validated_before(args)
     env = environment(rb, args)
     backend = _backend(rb, env)
     try:
@@ -199,7 +198,9 @@ def _set(args: argparse.Namespace) -> int:
     if problem:
         raise CliError(problem)
     enabled = args.state == "on"
-    session, result = _flipping(args, f"turning {args.name} {args.state}",
+    prefetch_git_email()  # the actor's, for the entries: asked while the runbook and the log load
+    rb = load_as_validated_before(args)
+    session, result = _flipping(args, rb, f"turning {args.name} {args.state}",
                                 lambda s, reason, b: s.flip(args.name, enabled, reason=reason, backend=b))
     if args.json:
         print_json({"release_id": session.release_id, "environment": session.environment, **result.to_json()})
@@ -211,17 +212,18 @@ def _set(args: argparse.Namespace) -> int:
 
 
 def _kill(args: argparse.Namespace) -> int:
-    rb0 = load(args)
+    prefetch_git_email()  # the actor's, for the entries: asked while the runbook and the log load
+    rb = load_as_validated_before(args)
     if args.stage:
-        unknown = [s for s in args.stage if s not in {st.id for st in rb0.stages}]
+        unknown = [s for s in args.stage if s not in {st.id for st in rb.stages}]
         if unknown:
-            raise CliError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(s.id for s in rb0.stages)}")
-        flags = [f for s in rb0.stages if s.id in args.stage for f in s.flags]
+            raise CliError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(s.id for s in rb.stages)}")
+        flags = [f for s in rb.stages if s.id in args.stage for f in s.flags]
     else:
-        flags = rb0.all_flags
+        flags = rb.all_flags
     if not flags:
         raise CliError("no flags to turn off: the chosen stages name none")
-    session, result = _flipping(args, f"kill switch ({len(flags)} flags off)",
+    session, result = _flipping(args, rb, f"kill switch ({len(flags)} flags off)",
                                 lambda s, reason, b: s.kill(flags, reason=reason, backend=b))
     break_glass = any(r.break_glass for r in result.results)
     if args.json:
@@ -236,7 +238,7 @@ def _diff(args: argparse.Namespace) -> int:
     # startup: each subcommand imports what it uses (`flags list` opens no log)
     from cockpit.core.flags.flip import diff, snapshot
 
-    rb = load(args)
+    rb = load_as_validated_before(args)
     env = environment(rb, args)
     log = _open_log(rb)
     try:

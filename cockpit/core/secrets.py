@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -198,7 +199,17 @@ def get_secret(name: str) -> str:
     return value
 
 
+def _keep_out_unusable_backends() -> None:
+    """Before keyring probes its backends. Outside macOS its macOS backend cannot be used (its priority says
+    "macOS required"), yet importing it looks for three frameworks with ctypes.util.find_library, which on
+    Linux runs ldconfig, gcc and ld for each: ~25 ms of every command that reads a secret. Kept out, that
+    import fails at once, a failure the backend already handles."""
+    if sys.platform != "darwin":
+        sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
+
+
 def _from_keyring(name: str) -> str | None:
+    _keep_out_unusable_backends()
     try:
         import keyring  # lazy: keyring probes backends at import
         from keyring.errors import KeyringError
@@ -222,6 +233,7 @@ def set_secret(name: str, value: str) -> None:
     if not value:
         raise SecretStoreError(f"refusing to store an empty value for secret {name!r}")
     register_secret(value)
+    _keep_out_unusable_backends()
     try:
         # startup: keyring probes its backends at import; loaded only when a secret is stored
         import keyring
@@ -236,6 +248,7 @@ def set_secret(name: str, value: str) -> None:
 
 def delete_secret(name: str) -> None:
     """Remove the secret from the keyring; MissingSecret when it was not there."""
+    _keep_out_unusable_backends()
     try:
         # startup: keyring probes its backends at import; loaded only when a secret is deleted
         import keyring

@@ -17,6 +17,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from cockpit.runbook.config_errors import describe_errors, located
 from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration, parse_positive_duration
+from cockpit.runbook.methods import CheckMethods, RunbookMethods
 from cockpit.runbook.placeholders import (FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem,
                                           names_in)
 from cockpit.runbook.tomllines import MAX_NESTING, too_deep
@@ -163,7 +164,7 @@ class StageConfig(_Model):
     """How long to watch health after the flip before the stage may be marked stable."""
 
 
-class _CheckBase(_Model):
+class _CheckBase(CheckMethods, _Model):
     id: Identifier
     """Unique id of the check."""
     title: str = ""
@@ -176,10 +177,6 @@ class _CheckBase(_Model):
     """Evidence older than this no longer counts (turns stale)."""
     timeout: Timeout = "10s"
     """How long taking the evidence may take before it counts as failed."""
-
-    @property
-    def label(self) -> str:
-        return self.title or self.id
 
 
 class HttpCheck(_CheckBase):
@@ -309,7 +306,7 @@ class NotifyConfig(_Model):
         return self
 
 
-class Runbook(_Model):
+class Runbook(RunbookMethods, _Model):
     """A release runbook (ARCHITECTURE §3)."""
 
     release: ReleaseConfig
@@ -364,43 +361,6 @@ class Runbook(_Model):
         if self.stages and any(s.flags for s in self.stages) and self.flags is None:
             raise ValueError("stages name flags but there is no [flags] section saying where they live")
         return self
-
-    # -- helpers used everywhere ------------------------------------------------
-    @property
-    def default_environment(self) -> str:
-        return next(iter(self.environments))
-
-    def check(self, check_id: str) -> CheckConfig:
-        for c in self.checks:
-            if c.id == check_id:
-                return c
-        raise KeyError(check_id)
-
-    def stage(self, stage_id: str) -> StageConfig:
-        for s in self.stages:
-            if s.id == stage_id:
-                return s
-        raise KeyError(stage_id)
-
-    def resolve_path(self, p: str) -> Path:
-        path = Path(p).expanduser()
-        return path if path.is_absolute() else (self.base_dir / path)
-
-    @property
-    def repo_path(self) -> Path:
-        return self.resolve_path(self.release.repo)
-
-    def stage_of(self, flag: str) -> str | None:
-        """The first stage that flips this flag (None: the runbook's stages do not name it)."""
-        return next((s.id for s in self.stages if flag in s.flags), None)
-
-    @property
-    def all_flags(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for s in self.stages:
-            for f in s.flags:
-                seen.setdefault(f, None)
-        return list(seen)
 
 
 def _refuse_cycles(stages: list[StageConfig]) -> None:
@@ -495,12 +455,16 @@ def _undefined_env_vars(rb: Runbook) -> list[tuple[list[str | int], str]]:
     return problems
 
 
-def load_runbook(path: str | Path) -> Runbook:
-    path = Path(path)
+def read_runbook(path: Path) -> str:
+    """The runbook's text as the loaders read it; ConfigError when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(path, [f"cannot read: {e}"]) from None
-    return parse_runbook(text, path)
+
+
+def load_runbook(path: str | Path) -> Runbook:
+    path = Path(path)
+    return parse_runbook(read_runbook(path), path)

@@ -7,7 +7,10 @@ sequences) and scrubbed of secrets before it can reach a message.
 from __future__ import annotations
 
 import json
+import ssl
+import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.flags.base import FlagError, FlagUnavailable
@@ -53,12 +56,47 @@ class Answer:
         return excerpt(self.text)
 
 
-def make_client(timeout: float) -> httpx.AsyncClient:
-    import httpx  # lazy: not needed for the first paint
+# Optional imports httpx and httpcore attempt and carry on without: httpx's command-line tool (click, rich,
+# pygments) and httpcore's trio support. A flag client on asyncio uses neither, and together they are
+# about 40 ms of a kill switch's start when installed.
+_UNUSED_BY_FLAG_CLIENTS = ("httpx._main", "trio")
 
+
+def import_httpx() -> ModuleType:
+    """httpx, loaded without the optional modules above when this process loads it first."""
+    if "httpx" in sys.modules:
+        return sys.modules["httpx"]
+    kept_out = [m for m in _UNUSED_BY_FLAG_CLIENTS if m not in sys.modules]
+    for m in kept_out:
+        sys.modules[m] = None  # type: ignore[assignment]  # None makes `import m` raise ImportError
+    try:
+        # startup: httpx loads with the first client; httpcore with it (httpx itself would only at the client)
+        import httpcore  # noqa: F401
+        import httpx
+    finally:
+        for m in kept_out:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]  # later imports of them work as usual
+    return httpx
+
+
+def tls_for(url: str) -> ssl.SSLContext | bool:
+    """httpx's `verify` for a client of `url`: the default CA bundle, except for plain http with no proxy.
+
+    Loading the bundle costs 20-250 ms and such a client never uses it (redirects are not followed), so it
+    gets a context that loads nothing and, should it ever be used, accepts no certificate."""
+    from urllib.request import getproxies  # startup: loaded already by httpx, which reads proxies the same way
+
+    if url[:7].lower() == "http://" and not getproxies():
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
+
+
+def make_client(timeout: float, url: str) -> httpx.AsyncClient:
+    httpx = import_httpx()
     # Redirects are not followed: a flag API that redirects a PUT is misconfigured, and following
     # would resend the token to wherever it points.
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, verify=tls_for(url))
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, *, flag: str | None, what: str,
@@ -109,7 +147,7 @@ class HttpBackendBase:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client(self.timeout)
+            self._client = make_client(self.timeout, self.url)
         return self._client
 
     def _authorization(self, token: str) -> str:

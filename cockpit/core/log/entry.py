@@ -11,12 +11,13 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from cockpit.runbook.textsafe import representable
@@ -41,14 +42,34 @@ class Actor:
                    git_email=d.get("git_email", ""))
 
 
-@cache
-def _git_email() -> str:
+_git_email_value = [""]
+_git_email_lock = threading.Lock()
+_git_email_thread: threading.Thread | None = None
+
+
+def _read_git_email() -> None:
     try:
         out = subprocess.run(["git", "config", "--get", "user.email"], capture_output=True, timeout=5)
         # A config file is bytes: what is not UTF-8 is kept (as surrogates, escaped by current_actor).
-        return out.stdout.decode("utf-8", errors="surrogateescape").strip()
+        _git_email_value[0] = out.stdout.decode("utf-8", errors="surrogateescape").strip()
     except (OSError, subprocess.SubprocessError):
-        return ""
+        pass
+
+
+def prefetch_git_email() -> threading.Thread:
+    """Ask git for user.email (once per process) in a thread: a subprocess costs some ms of a command's start,
+    more on a busy machine, and can run while the command loads; current_actor waits for the answer."""
+    global _git_email_thread
+    with _git_email_lock:
+        if _git_email_thread is None:
+            _git_email_thread = threading.Thread(target=_read_git_email, name="git-user-email", daemon=True)
+            _git_email_thread.start()
+        return _git_email_thread
+
+
+def _git_email() -> str:
+    prefetch_git_email().join()
+    return _git_email_value[0]
 
 
 def current_actor(name: str | None = None) -> Actor:
@@ -71,7 +92,14 @@ def format_at(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_AT_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
+
+
 def parse_at(s: str) -> datetime:
+    # format_at's own shape goes through fromisoformat, several times faster than strptime (every entry read
+    # has one); anything else through strptime, which decides as it always has.
+    if _AT_SHAPE.fullmatch(s):
+        return datetime.fromisoformat(s[:26]).replace(tzinfo=UTC)
     return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cockpit.core.log.spool import Spool, SpooledLog, Store
-from cockpit.core.opening import open_runbook_log
 from cockpit.core.secrets import get_secret
 
 if TYPE_CHECKING:
@@ -98,4 +97,6 @@ def opened_log(runbook: Runbook) -> closing[SpooledLog]:
     Raises OpeningError (cockpit.core.opening, which words a missing secret or a bad store) before
     the block starts, so an error inside the block is never mistaken for one of opening.
     """
+    from cockpit.core.opening import open_runbook_log  # startup: open_log's users (flag commands) skip it
+
     return closing(open_runbook_log(runbook))  # type: ignore[arg-type]  (open_runbook_log opens open_log's SpooledLog)
