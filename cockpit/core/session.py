@@ -223,7 +223,6 @@ class ReleaseSession(CutoverActions):
         entry = await asyncio.to_thread(self._append, new, guard)
         self._written.add(entry.uid)
         self.state.apply(entry)
-        self._remember([entry])
         return entry
 
     def _remember(self, entries: list[Entry]) -> None:
@@ -231,7 +230,10 @@ class ReleaseSession(CutoverActions):
             cache.note(self.environment, entries)
 
     def _append(self, new: NewEntry, guard: Guard | None) -> Entry:
-        return self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
+        """In a thread: the append, then the note in this machine's last-seen cache (file I/O too)."""
+        entry = self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
+        self._remember([entry])
+        return entry
 
     async def refresh(self) -> ReleaseState:
         """Fold in the entries appended since we last read (by another cockpit or command): only those.
@@ -242,6 +244,7 @@ class ReleaseSession(CutoverActions):
                 page = self.log.page(LogFilter(release_id=self.release_id), after_seq=after, limit=_PAGE)
                 out += page
                 if len(page) < _PAGE:
+                    self._remember(out)
                     return out
                 after = page[-1].seq
 
@@ -249,7 +252,6 @@ class ReleaseSession(CutoverActions):
             entries = await asyncio.to_thread(read)
         except LogUnavailable:
             return self.state
-        self._remember(entries)
         for e in entries:
             self._read_through = max(self._read_through, e.seq)
             if e.uid in self._written:  # ours, folded when it was written (maybe spooled then)
