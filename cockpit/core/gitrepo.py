@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from cockpit.core.checks.context import Target
+from cockpit.core.target import Target
 
 if TYPE_CHECKING:
     import git

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from cockpit.core import kinds
-from cockpit.core.checks.context import Target
+from cockpit.core.target import Target
 from cockpit.core.evidence import Evidence, Status, Tick
 from cockpit.core.gate import SignOff
 from cockpit.core.log.entry import Entry

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit import __version__
 from cockpit.core import gitrepo, kinds
-from cockpit.core.checks import take_all
-from cockpit.core.checks.context import CheckContext, Target
 from cockpit.core.cutover import CutoverActions
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
@@ -30,9 +28,11 @@ from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
 from cockpit.core.secrets import redact_obj
+from cockpit.core.target import Target
 from cockpit.runbook.textsafe import representable
 
 if TYPE_CHECKING:
+    from cockpit.core.checks.context import CheckContext
     from cockpit.core.flags.base import FlagBackend
     from cockpit.core.flags.flip import FlipResult, KillSwitchResult
     from cockpit.core.log.lock import LockInfo
@@ -262,6 +262,8 @@ class ReleaseSession(CutoverActions):
 
     # -- evidence ----------------------------------------------------------------------
     def context(self, stage: str | None = None) -> CheckContext:
+        from cockpit.core.checks.context import CheckContext  # startup: the flag commands take no evidence
+
         return CheckContext(runbook=self.runbook, environment=self.environment, target=self.target,
                             rollback_ref=self.state.signoff.rollback_ref if self.state.signoff else None,
                             ticks=dict(self.state.ticks), stage=stage)
@@ -272,6 +274,8 @@ class ReleaseSession(CutoverActions):
         """Take evidence now. record=True logs all of it; "changed" (the periodic refresh) logs only
         what changed status since it was last seen, so the log shows when health turned without a
         flood of identical entries; False logs nothing."""
+        from cockpit.core.checks import take_all  # startup: the flag commands take no evidence
+
         checks = [c for c in self.runbook.checks if check_ids is None or c.id in check_ids]
         evidence = await take_all(checks, self.context(), on_result=on_result)
         if record == "changed":

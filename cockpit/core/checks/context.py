@@ -7,24 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cockpit.core.evidence import Tick
+from cockpit.core.target import Target
 
 if TYPE_CHECKING:  # httpx is imported lazily by the http/smoke checks
     import httpx
 
     from cockpit.core.checks.admission import Admission
     from cockpit.runbook.config import Runbook
-
-
-@dataclass(frozen=True)
-class Target:
-    """The ref being released and the SHA it resolved to when the release was opened."""
-
-    ref: str
-    sha: str
-
-    @property
-    def short(self) -> str:
-        return self.sha[:7]
 
 
 @dataclass

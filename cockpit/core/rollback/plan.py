@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.core.checks.context import Target
+from cockpit.core.target import Target
 from cockpit.core.flags.base import on_off
 from cockpit.runbook.placeholders import PlaceholderError, expand
 from cockpit.core.release import Phase, ReleaseState
