@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from cockpit.ui import commands
+from cockpit.ui.widgets.keybar import key_label
 
 ABOUT = (
     "The cockpit takes the readiness evidence itself (re-taken every 30 s while open), says GO or NO-GO "
@@ -22,7 +23,7 @@ ABOUT = (
 def _table(title: str, actions: list[commands.Action]) -> Table:
     t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
     for a in actions:
-        t.add_row(Text(a.key, style="bold"), Text(a.title), Text(a.help, style="dim"))
+        t.add_row(Text(key_label(a.key), style="bold"), Text(a.title), Text(a.help, style="dim"))
     return t
 
 
