@@ -55,6 +55,14 @@ def test_unknown_key_is_named_with_its_line() -> None:
     assert "line 15" in p and "checks[0].expect_stauts" in p and "unknown key" in p
 
 
+def test_a_misspelt_kind_is_named_not_only_the_missing_one() -> None:
+    text = BASE + '\n[[checks]]\nid = "h"\nkidn = "http"\nurl = "{env.url}/health"\n'
+    ps = problems(text)
+    assert any("line 13" in p and "checks[0].kidn" in p and "did you mean 'kind'" in p for p in ps), ps
+    assert any("checks[0].kind" in p and "missing" in p for p in ps), ps
+    assert not any("checks[0].id:" in p or "checks[0].url:" in p for p in ps), ps  # real keys are left alone
+
+
 def test_bad_duration_and_missing_key_each_named() -> None:
     text = BASE + '\n[[checks]]\nid = "a"\nkind = "file"\npath = "x"\nmax_age = "fifteen minutes"\n' \
                   '\n[[checks]]\nid = "b"\nkind = "smoke"\n'

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,12 +17,25 @@ def describe_errors(error: ValidationError, data: dict[str, Any], text: str) -> 
     problems = []
     for err in error.errors():
         kp = _key_path(err["loc"], data)
+        if err["type"] == "union_tag_not_found":
+            problems += _misspelt_kind(kp, data, text)
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             kp = [*kp, "kind"]
         line = locate_key_line(text, kp)
         where = f"line {line}: " if line else ""
         problems.append(f"{where}{_format_path(kp)}: {_message(err)}")
     return problems
+
+
+def _misspelt_kind(kp: list[str | int], data: dict[str, Any], text: str) -> list[str]:
+    """A table without `kind` often has it misspelt: name that key too, not only the missing one."""
+    node: Any = data
+    for part in kp:
+        node = node.get(part) if isinstance(node, dict) else node[part] if isinstance(node, list) else None
+    if not isinstance(node, dict):
+        return []
+    return [located(text, [*kp, key], f"unknown key {key!r} (did you mean 'kind'?)")
+            for key in node if isinstance(key, str) and get_close_matches(key, ["kind"], n=1, cutoff=0.75)]
 
 
 def located(text: str, path: list[str | int], message: str, line: int | None = None) -> str:
