@@ -38,11 +38,13 @@ class PromptScreen(ModalScreen[str | None]):
             yield Label(Text(self._title), classes="title")
             yield Static(Text(self._question), classes="question")
             yield Input(placeholder=self._placeholder, id="answer")
+            yield Static(id="wanted", classes="wanted")  # shown when Enter is pressed on an empty answer
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self._submit, id="ok", variant="primary", disabled=self._required)
 
     def on_mount(self) -> None:
+        self.query_one("#wanted", Static).display = False
         self.query_one("#answer", Input).focus()
 
     @on(Input.Changed, "#answer")
@@ -55,6 +57,12 @@ class PromptScreen(ModalScreen[str | None]):
         value = self.query_one("#answer", Input).value.strip()
         if value or not self._required:
             self.dismiss(value)
+            return
+        # Never a silent refusal: say what is wanted (the placeholder names it), and how to leave.
+        wanted = self.query_one("#wanted", Static)
+        wanted.update(Text(f"Nothing recorded yet: type {self._placeholder or 'an answer'} first (Esc cancels).",
+                           style="bold yellow"))
+        wanted.display = True
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

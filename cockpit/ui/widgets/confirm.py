@@ -61,6 +61,10 @@ class ConfirmScreen(ModalScreen[bool]):
     def _submitted(self) -> None:
         if not self.query_one("#confirm", Button).disabled:
             self.dismiss(True)
+            return
+        # Never a silent refusal: the typed text does not match; say what is wanted.
+        self.notify(f"Type {self._expected} exactly to confirm (Esc cancels).", title="Not confirmed",
+                    severity="warning", markup=False)
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
