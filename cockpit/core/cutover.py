@@ -195,12 +195,19 @@ class CutoverActions:
                                                "ok": result.ok, "outcome": result.to_json()["flips"]})
         return Outcome(problems=[r.summary() for r in result.failed], flips=result)
 
-    async def finish(self: ReleaseSession, note: str) -> None:
+    def finish_refusal(self: ReleaseSession) -> str | None:
+        """Why the release may not be closed now, or None."""
         pending = [s.id for s in self.runbook.stages if self.state.stage(s.id).status is not StageStatus.STABLE]
         if pending:
-            raise ActionRefused(f"stages not yet stable: {', '.join(pending)}")
+            return f"stages not yet stable: {', '.join(pending)}"
         if not self.state.is_go:
-            raise ActionRefused("the release was never GO")
+            return "the release was never GO"
+        return None
+
+    async def finish(self: ReleaseSession, note: str) -> None:
+        refusal = self.finish_refusal()
+        if refusal:
+            raise ActionRefused(refusal)
         await self.record(kinds.RELEASE_DONE, {"note": note})
         try:
             await self.release_lock()

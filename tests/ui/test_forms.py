@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
+from tests.helpers.demo import Demo
 
 
 class Host(App[None]):
@@ -44,3 +45,29 @@ async def test_enter_on_a_wrong_confirmation_says_what_to_type() -> None:
         await pilot.press("4", "enter")
         await pilot.pause()
         assert app.results == [True]
+
+
+async def test_cutover_actions_say_why_before_asking_anything(demo: Demo) -> None:
+    """Mark-stable, start and close are checked against the release before a note or a confirmation
+    is asked for: the refusal comes first, with its reason, and no form opens."""
+    from cockpit.core.log.entry import Actor
+    from cockpit.core.log.open import open_log
+    from cockpit.ui.app import make_app
+    from tests.helpers.demo import in_cutover
+
+    log = open_log(demo.runbook)
+    await in_cutover(demo.runbook, log, Actor("Ann", "ann", "laptop"))  # layer-0 started, its window open
+    app = make_app(demo.runbook, log, actor=Actor("Ann", "ann", "laptop"), refresh_every=None, take_on_open=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#stages").move_cursor(row=1)  # layer-1: layer-0 is not stable yet
+        for key in ("m", "f", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, f"{key} opened a form"
+        said = [n.message for n in app._notifications]
+        assert any("layer-1 cannot be marked stable: only a started stage" in m for m in said), said
+        assert any(m.startswith("layer-1 cannot start:") and "layer-0" in m for m in said), said
+        assert any("cannot be closed yet: stages not yet stable" in m for m in said), said

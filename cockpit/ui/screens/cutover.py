@@ -166,10 +166,9 @@ class CutoverScreen(Screen[None]):
         stage, session = self._highlighted(), self.session
         if stage is None or session is None:
             return
-        verdict = session.stage_verdict(stage.id)
-        if not verdict.go:
-            self.notify("Stage gate says NO-GO:\n• " + "\n• ".join(verdict.reasons), severity="warning",
-                        markup=False, timeout=12)
+        refusal = session.stage_refusal(stage.id)
+        if refusal:  # asked before the confirmation, never refused after it
+            self.notify(f"{stage.id} cannot start: {refusal}", severity="warning", markup=False, timeout=12)
             return
         body = f"Turn ON in {session.environment}: {', '.join(stage.flags) or '(no flags)'}\n" \
                f"Its health checks are watched right after."
@@ -191,6 +190,11 @@ class CutoverScreen(Screen[None]):
     def action_stable(self) -> None:
         stage, session = self._highlighted(), self.session
         if stage is None or session is None:
+            return
+        refusal = session.stable_refusal(stage.id)
+        if refusal:  # before asking for the note: the note would be typed for nothing
+            self.notify(f"{stage.id} cannot be marked stable: {refusal}", severity="warning", markup=False,
+                        timeout=12)
             return
         self.app.push_screen(PromptScreen(f"Mark {stage.id} stable", "What did you watch?", "note"),
                              lambda note: self.post_message(RunCore(lambda: session.mark_stable(stage.id, note),
@@ -220,6 +224,10 @@ class CutoverScreen(Screen[None]):
     def action_done(self) -> None:
         session = self.session
         if session is None:
+            return
+        refusal = session.finish_refusal()
+        if refusal:
+            self.notify(f"The release cannot be closed yet: {refusal}", severity="warning", markup=False, timeout=12)
             return
         self.app.push_screen(PromptScreen("Close the release", "A closing note for the log:", "note"),
                              lambda note: self.post_message(RunCore(lambda: session.finish(note), "Release closed"))
