@@ -86,7 +86,8 @@ class ReadinessScreen(Screen[None]):
         if session is None:
             return
         now = session.clock()
-        verdict = self._verdict = session.verdict()
+        # The banner judges what GO needs, sign-off included: it never says GO while GO is impossible.
+        verdict = self._verdict = session.verdict(require_signoff=True)
         self.query_one("#verdict", VerdictBanner).show(verdict, view.taking)
         table = self.query_one("#checklist", Checklist)
         if self._rows_from != view.outline:  # never expected: tests hold them equal
