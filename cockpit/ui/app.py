@@ -213,6 +213,19 @@ class CockpitApp(WorkerErrors, App[None]):
         self.take_evidence(message.check_ids)
 
     # -- global actions ------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Leaving while an action with side effects runs (a flip, GO, a stage) asks first: leaving
+        cancels it half-way."""
+        if not any(w.group in ("action", "rollback-step") and w.is_running for w in self.workers):
+            self.exit()
+            return
+        from cockpit.ui.widgets.confirm import ConfirmScreen  # startup: loaded on first use
+
+        self.push_screen(ConfirmScreen("Quit while an action runs?",
+                                       "It is cancelled half-way; what it recorded stays in the log.",
+                                       confirm_label="Quit"), lambda ok: self.exit() if ok else None)
+
+
     def action_retake(self) -> None:
         self.take_evidence()
 

@@ -46,6 +46,14 @@ class RollbackApp(App[str | None]):
             return
         self.push_screen(RollbackScreen(session, **self.screen_kw), self.exit)
 
+    async def action_quit(self) -> None:
+        """ctrl+q while a step runs asks first, as the wizard's own leave key does."""
+        screen = self.screen
+        if isinstance(screen, RollbackScreen):
+            screen.action_leave()
+            return
+        self.exit()
+
     def on_unmount(self) -> None:
         for fn in self.on_close:
             fn()

@@ -71,3 +71,29 @@ async def test_cutover_actions_say_why_before_asking_anything(demo: Demo) -> Non
         assert any("layer-1 cannot be marked stable: only a started stage" in m for m in said), said
         assert any(m.startswith("layer-1 cannot start:") and "layer-0" in m for m in said), said
         assert any("cannot be closed yet: stages not yet stable" in m for m in said), said
+
+
+async def test_quit_while_an_action_runs_asks_first(demo: Demo) -> None:
+    import asyncio
+
+    from cockpit.core.log.open import open_log
+    from cockpit.ui.app import make_app
+    from cockpit.ui.messages import RunCore
+
+    release = asyncio.Event()
+    app = make_app(demo.runbook, open_log(demo.runbook), refresh_every=None, take_on_open=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        app.post_message(RunCore(release.wait))  # stands for a flip or GO in progress
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("escape")  # stay
+        await pilot.pause()
+        assert app.is_running
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+q")  # nothing runs: leaves at once
+        await pilot.pause()
+        assert not app.is_running
