@@ -167,9 +167,6 @@ class CockpitApp(WorkerErrors, App[None]):
             self.view.log_status = status
             self.view.publish()
 
-    def bump(self) -> None:
-        self.view.publish()
-
     # -- worker errors: notified by WorkerErrors; a failed take ends its progress ---------------
     def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
         if self.view.taking is not None:
@@ -314,7 +311,7 @@ class CockpitApp(WorkerErrors, App[None]):
             try:
                 await coro
             finally:
-                self.bump()
+                self.view.publish()
             if success:
                 self.notify(success, markup=False)
 

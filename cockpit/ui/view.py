@@ -7,7 +7,6 @@ The App owns one CockpitView, fills it in as the release opens and changes, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual.signal import Signal
@@ -44,6 +43,3 @@ class CockpitView:
         if self.session is None:
             raise ActionRefused(self.open_error or "the release is still being opened")
         return self.session
-
-    def now(self) -> datetime | None:
-        return self.session.clock() if self.session else None
