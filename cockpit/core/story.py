@@ -4,23 +4,22 @@ Who decided GO, on which evidence, who signed off, which stages ran, which flags
 (state before GO and after), what the rollback did. The story is data (sections of lines with a
 tone and the seq they come from), so the browser renders it and exports can reuse it; it is
 derived with the lead's fold (cockpit/core/release.py), so it shows the same facts the release
-owner acted on. `summary(entry)` is the one-line description of an entry: the log list, `cockpit
-log tail` and the webhook messages all use it.
+owner acted on. Each entry is told by its sentence (cockpit/core/sentences.py); `summary(entry)` fits
+it to one line for the log list, `cockpit log tail` and the webhook messages.
 
 Entry contents are untrusted text: everything here goes through textsafe.printable.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from cockpit.core import kinds
-from cockpit.core.flags.base import on_off
 from cockpit.core.log.entry import Entry
+from cockpit.core.sentences import flag_word, said, sentence, tag_sentence
 from cockpit.runbook.textsafe import one_line, printable, shorten
 
 if TYPE_CHECKING:  # the fold pulls in the runbook models: the log list's first paint does not need them
@@ -38,122 +37,18 @@ def when(at: datetime) -> str:
 
 
 def _s(value: Any, width: int = 0) -> str:
-    text = printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str),
-                     one_line=True)
+    text = printable(said(value), one_line=True)
     return shorten(text, width) if width else text
 
 
-def flag_word(value: Any) -> str:
-    """A flag's state in the story's prose: on, off, unknown (flags.base.on_off, lower case), or the
-    value as it was logged when it is not a state."""
-    if value is None or isinstance(value, bool):
-        return on_off(value).lower()
-    return _s(value)
-
-
-# -- one line per entry ------------------------------------------------------------------------
-
-
-_WORDS = ("text", "reason", "note")
-"""Payload keys that hold what a person wrote."""
-
-
 def summary(entry: Entry, width: int = 200, *, words: bool = False) -> str:
-    """What this entry says, in one line (no newlines, control characters escaped), at most `width`.
+    """What this entry says — its sentence (cockpit/core/sentences.py) — in one line of at most `width`.
 
-    words=True adds what a person wrote (text, reason, note) where the kind's phrase leaves it out:
-    for lines read where the entry cannot be opened (`cockpit log tail`, webhook messages); the
+    words=True adds what a person wrote (text, reason, note) where the sentence leaves it out: for
+    lines read where the entry cannot be opened (`cockpit log tail`, webhook messages); the
     browser's list leaves it to the detail pane.
     """
-    p = entry.payload
-    k = entry.kind
-    try:
-        text = _SUMMARY[k](p) if k in _SUMMARY else _generic(p)
-    except Exception:  # a payload shaped differently (a newer cockpit): fall back to its JSON
-        text = _generic(p)
-    if words and k in _SUMMARY:  # (the JSON of other kinds holds them already)
-        for key in _WORDS:
-            said = p.get(key)
-            if isinstance(said, str) and said.strip() and said not in text:
-                text += f" — {said}"
-    return one_line(text, width)
-
-
-def _generic(p: dict[str, Any]) -> str:
-    return json.dumps(p, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=str)
-
-
-def _evidence_summary(p: dict[str, Any]) -> str:
-    evs = p.get("evidence", [])
-    counts: dict[str, int] = {}
-    for e in evs:
-        counts[e.get("status", "?")] = counts.get(e.get("status", "?"), 0) + 1
-    bad = [f"{e.get('id')} {e.get('status')}" for e in evs if e.get("status") not in ("pass", "pending")]
-    parts = [f"{len(evs)} check{'s' if len(evs) != 1 else ''}"]
-    parts.append(", ".join(f"{n} {st}" for st, n in sorted(counts.items())))
-    text = ": ".join(x for x in parts if x)
-    if bad:
-        text += " (" + ", ".join(bad[:3]) + (", …" if len(bad) > 3 else "") + ")"
-    if p.get("stage"):
-        text += f" [stage {p['stage']}]"
-    return text
-
-
-def _flip_summary(p: dict[str, Any]) -> str:
-    text = f"{p.get('flag', '?')} {flag_word(p.get('before'))} → {flag_word(p.get('after'))}"
-    if not p.get("ok", False):
-        text += f" FAILED (wanted {flag_word(p.get('requested'))}): {p.get('error') or 'no detail'}"
-    if p.get("break_glass"):
-        text += " [break-glass]"
-    if p.get("reason"):
-        text += f" — {p['reason']}"
-    return text
-
-
-def _snapshot_summary(p: dict[str, Any]) -> str:
-    flags = p.get("flags", {})
-    on = sorted(n for n, v in flags.items() if v is True)
-    off = sorted(n for n, v in flags.items() if v is False)
-    text = f"{len(flags)} flags: {len(on)} on, {len(off)} off"
-    if p.get("error"):
-        text += f" (error: {p['error']})"
-    return text
-
-
-def _target(p: dict[str, Any]) -> str:
-    t = p.get("target", {})
-    return f"opened for {t.get('ref', '?')}@{str(t.get('sha', ''))[:10]}"
-
-
-_SUMMARY = {
-    kinds.SESSION_OPENED: _target,
-    kinds.EVIDENCE_TAKEN: _evidence_summary,
-    kinds.ITEM_TICKED: lambda p: f"ticked {p.get('check_id', '?')}" + (f": {p['note']}" if p.get("note") else ""),
-    kinds.SIGNOFF_RECORDED: lambda p: (f"release owner {p.get('release_owner', '?')}, rollback owner "
-                                       f"{p.get('rollback_owner', '?')}, rollback ref {p.get('rollback_ref', '?')}"),
-    kinds.DECISION_GO: lambda p: f"GO on {str(p.get('target_sha', ''))[:10]}"
-                                 + (f" ({len(p['warnings'])} warnings)" if p.get("warnings") else ""),
-    kinds.DECISION_NOGO: lambda p: "NO-GO: " + (p.get("reason") or "; ".join(p.get("reasons", [])) or "no reason given"),
-    kinds.FLAGS_SNAPSHOT: _snapshot_summary,
-    kinds.FLAG_FLIPPED: _flip_summary,
-    kinds.TAG_CREATED: lambda p: f"tag {p.get('tag', '?')} at {str(p.get('sha', ''))[:10]}",
-    kinds.TAG_PUSHED: lambda p: f"pushed {p.get('tag', '?')} to {p.get('remote', '?')}"
-                                + ("" if p.get("ok", True) else f" FAILED: {p.get('error', '')}"),
-    kinds.STAGE_STARTED: lambda p: f"stage {p.get('stage', '?')} started" + (
-        f" ({', '.join(map(str, p['flags']))})" if p.get("flags") else ""),
-    kinds.STAGE_STABLE: lambda p: f"stage {p.get('stage', '?')} stable" + (f": {p['note']}" if p.get("note") else ""),
-    kinds.STAGE_KILLED: lambda p: f"stage {p.get('stage', '?')} killed: {p.get('outcome', '')}",
-    kinds.DEPLOY_STARTED: lambda p: f"deploy {p.get('ref', '?')}",
-    kinds.DEPLOY_FINISHED: lambda p: f"deploy {p.get('ref', '?')} " + (
-        "ok" if p.get("ok") else f"FAILED (exit {p.get('exit_code')})"),
-    kinds.ROLLBACK_STARTED: lambda p: f"rollback to {p.get('rollback_ref', '?')} (scope {p.get('scope', 'all')})",
-    kinds.ROLLBACK_STEP: lambda p: f"{p.get('step', '?')}: {p.get('outcome', '?')}" + (
-        f" — {p['detail']}" if p.get("detail") else ""),
-    kinds.ROLLBACK_FINISHED: lambda p: f"rollback {p.get('outcome', '?')}" + (
-        f" in {p['elapsed_s']:.0f} s" if isinstance(p.get("elapsed_s"), (int, float)) else ""),
-    kinds.RELEASE_DONE: lambda p: "release done" + (f": {p['note']}" if p.get("note") else ""),
-    kinds.NOTE: lambda p: str(p.get("text", "")),
-}
+    return one_line(sentence(entry, words=words), width)
 
 
 # -- the story ---------------------------------------------------------------------------------
@@ -233,25 +128,68 @@ def _last(entries: list[Entry], kind: str) -> Entry | None:
     return next((e for e in reversed(entries) if e.kind == kind), None)
 
 
+def _said(e: Entry, tone: Tone = "info", *, indent: str = "") -> Line:
+    """The story's line for one entry: when, then its sentence."""
+    return Line(f"{indent}{when(e.at)} {sentence(e)}", tone, e.seq)
+
+
 def _overview(state: ReleaseState, entries: list[Entry]) -> Section:
     lines: list[Line] = []
     opened = next((e for e in entries if e.kind == kinds.SESSION_OPENED), None)
-    if state.target is not None and opened is not None:
-        lines.append(Line(f"target {_s(state.target.ref)}@{_s(state.target.sha)[:12]}, opened {when(opened.at)} "
-                          f"by {_s(opened.actor.name)}", seq=opened.seq))
+    if opened is not None:
+        lines.append(_said(opened))
     if entries:
         lines.append(Line(f"{len(entries)} entries, seq {entries[0].seq}–{entries[-1].seq}, "
                           f"{when(entries[0].at)} → {when(entries[-1].at)}", "dim"))
-        actors = sorted({e.actor.name for e in entries})
-        lines.append(Line(f"people: {_s(', '.join(actors))}", "dim"))
+        lines.append(Line(f"people: {_s(', '.join(people(state, entries)))}", "dim"))
     else:
         lines.append(Line("no entries for this release", "warn"))
     tone: Tone = {"done": "ok", "rolled back": "warn", "rollback failed": "bad", "no-go": "bad"}.get(
         str(state.phase), "info")  # type: ignore[assignment]
     lines.append(Line(f"phase: {state.phase}", tone))
-    if state.tags:
-        lines.append(Line(f"tags: {_s(', '.join(state.tags))}", "dim"))
+    tags = [_tag_words(created, pushed) for created, pushed in _tags(entries)]
+    if tags:
+        lines.append(Line(f"tags: {_s(', '.join(dict.fromkeys(tags)))}", "dim"))
     return Section("Overview", tuple(lines))
+
+
+def people(state: ReleaseState, entries: list[Entry]) -> list[str]:
+    """Who took part: the signers with their roles, then whoever appended an entry (the name they acted
+    under, never their OS user), each once, in order of appearance."""
+    roles: dict[str, list[str]] = {}
+    if state.signoff is not None:
+        for name, role in ((state.signoff.release_owner, "release owner"),
+                           (state.signoff.rollback_owner, "rollback owner")):
+            if name:
+                roles.setdefault(name, []).append(role)
+    for e in entries:
+        roles.setdefault(e.actor.name or "someone", [])
+    return [f"{name} ({', '.join(r)})" if r else name for name, r in roles.items()]
+
+
+def _tags(entries: list[Entry]) -> list[tuple[Entry, Entry | None]]:
+    """Each tag.created with the tag.pushed of the same tag that followed it (one fact, told once)."""
+    out: list[tuple[Entry, Entry | None]] = []
+    for e in entries:
+        if e.kind == kinds.TAG_CREATED:
+            out.append((e, None))
+        elif e.kind == kinds.TAG_PUSHED:
+            i = next((i for i in range(len(out) - 1, -1, -1) if out[i][1] is None
+                      and out[i][0].payload.get("tag") == e.payload.get("tag")), None)
+            if i is not None:
+                out[i] = (out[i][0], e)
+    return out
+
+
+def _tag_words(created: Entry, pushed: Entry | None) -> str:
+    p = created.payload
+    name = _s(p.get("tag", "?"))
+    if not p.get("ok", True):
+        return f"{name} (not created)"
+    if pushed is None:
+        return name
+    return f"{name} ({'pushed to' if pushed.payload.get('ok', True) else 'push FAILED to'} " \
+           f"{_s(pushed.payload.get('remote', '?'))})"
 
 
 _EV_TONE: dict[str, Tone] = {"pass": "ok", "fail": "bad", "error": "bad", "stale": "warn", "pending": "warn"}
@@ -296,11 +234,7 @@ def _signoff(state: ReleaseState, entries: list[Entry]) -> Section:
     e = _last(entries, kinds.SIGNOFF_RECORDED)
     if so is None or e is None:
         return Section("Sign-off", (Line("no sign-off was recorded", "warn"),))
-    lines = [
-        Line(f"release owner {_s(so.release_owner)}, rollback owner {_s(so.rollback_owner)}", "ok", e.seq),
-        Line(f"rollback ref {_s(so.rollback_ref)}@{_s(so.rollback_sha)[:12] or '?'}", "info", e.seq),
-        Line(f"recorded by {_s(state.signoff_by)} at {when(e.at)}", "dim", e.seq),
-    ]
+    lines = [_said(e, "bad" if so.problems else "ok")]
     lines += [Line(f"problem: {_s(p)}", "bad", e.seq) for p in so.problems]
     return Section("Sign-off", tuple(lines))
 
@@ -310,13 +244,13 @@ def _decision(state: ReleaseState, e: Entry | None) -> Section:
     if d is None or e is None:
         return Section("Decision", (Line("no decision was recorded", "warn"),))
     if d.go:
-        lines = [Line(f"GO by {_s(d.by)} at {when(d.at)} on {_s(e.payload.get('target_sha', ''))[:12]}", "ok", e.seq)]
+        lines = [_said(e, "ok")]
         if e.payload.get("confirmation"):
             lines.append(Line(f"confirmed by typing {_s(e.payload['confirmation'])}", "dim", e.seq))
         lines += [Line(f"warning: {_s(w)}", "warn", e.seq) for w in e.payload.get("warnings", []) or []]
     else:
-        lines = [Line(f"NO-GO by {_s(d.by)} at {when(d.at)}" + (f": {_s(d.note)}" if d.note else ""), "bad", e.seq)]
-        lines += [Line(f"reason: {_s(r)}", "bad", e.seq) for r in d.reasons]
+        lines = [_said(e, "bad")]
+        lines += [Line(f"reason: {_s(r)}", "bad", e.seq) for r in d.reasons if r != d.note]
     return Section("Decision", tuple(lines))
 
 
@@ -357,12 +291,8 @@ def _flags(state: ReleaseState, entries: list[Entry]) -> Section | None:
         lines.append(Line(f"{_s(name)}: {flag_word(before.get(name))} → {flag_word(after.get(name))}",
                           "warn" if changed else "dim"))
     flips = [e for e in entries if e.kind == kinds.FLAG_FLIPPED]
-    for e in flips:
-        p = e.payload
-        lines.append(Line(f"  {when(e.at)} {_s(e.actor.name)}: {_flip_summary(p)}", "ok" if p.get("ok") else "bad",
-                          e.seq))
-    return Section("Flags (before GO → after)", tuple(Line(printable(ln.text, one_line=True), ln.tone, ln.seq)
-                                                       for ln in lines))
+    lines += [_said(e, "ok" if e.payload.get("ok") else "bad", indent="  ") for e in flips]
+    return Section("Flags (before GO → after)", tuple(lines))
 
 
 def _rollback(state: ReleaseState, entries: list[Entry]) -> Section | None:
@@ -370,21 +300,16 @@ def _rollback(state: ReleaseState, entries: list[Entry]) -> Section | None:
     if rb is None:
         return None
     started = _last(entries, kinds.ROLLBACK_STARTED)
-    lines = [Line(f"started {when(rb.started_at)} by {_s(rb.by)}, scope {_s(rb.scope)}"
-                  + (f", to {_s(started.payload.get('rollback_ref', ''))}" if started else ""),
-                  "warn", started.seq if started else None)]
+    lines = [_said(started, "warn") if started is not None
+             else Line(f"started {when(rb.started_at)} by {_s(rb.by)}, scope {_s(rb.scope)}", "warn")]
     tone: dict[str, Tone] = {"done": "ok", "failed": "bad", "skipped": "warn"}
-    for e in entries:
-        if e.kind == kinds.ROLLBACK_STEP and e.seq >= (started.seq if started else 0):
-            p = e.payload
-            lines.append(Line(f"{when(e.at)} {_s(p.get('step', '?'))}: {_s(p.get('outcome', '?'))}"
-                              + (f" — {_s(p.get('detail'), 90)}" if p.get("detail") else ""),
-                              tone.get(str(p.get("outcome")), "info"), e.seq))
+    lines += [_said(e, tone.get(str(e.payload.get("outcome")), "info")) for e in entries
+              if e.kind == kinds.ROLLBACK_STEP and e.seq >= (started.seq if started else 0)]
     fin = _last(entries, kinds.ROLLBACK_FINISHED)
     if rb.outcome is None:
         lines.append(Line("not finished", "bad"))
     elif fin is not None:
-        lines.append(Line(f"finished {when(fin.at)}: {summary(fin)}", "ok" if rb.outcome == "done" else "bad", fin.seq))
+        lines.append(_said(fin, "ok" if rb.outcome == "done" else "bad"))
     return Section("Rollback", tuple(lines))
 
 
@@ -392,15 +317,37 @@ def _notes(entries: list[Entry]) -> Section | None:
     notes = [e for e in entries if e.kind == kinds.NOTE]
     if not notes:
         return None
-    return Section("Notes", tuple(Line(f"{when(e.at)} {_s(e.actor.name)}: {_s(e.payload.get('text', ''), 160)}",
-                                       "info", e.seq) for e in notes))
+    return Section("Notes", tuple(_said(e) for e in notes))
 
 
 def _timeline(entries: list[Entry], limit: int) -> Section:
-    shown = entries if len(entries) <= limit else entries[: limit // 2] + entries[-(limit // 2):]
+    told = _told_once(entries)
+    shown = told if len(told) <= limit else told[: limit // 2] + told[-(limit // 2):]
     lines: list[Line] = []
-    for i, e in enumerate(shown):
-        if len(shown) < len(entries) and i == limit // 2:
-            lines.append(Line(f"… {len(entries) - len(shown)} entries not shown …", "dim"))
-        lines.append(Line(f"#{e.seq} {when(e.at)} {_s(e.actor.name, 16)} {e.kind}: {summary(e, 100)}", "dim", e.seq))
+    for i, (e, text) in enumerate(shown):
+        if len(shown) < len(told) and i == limit // 2:
+            lines.append(Line(f"… {len(told) - len(shown)} lines not shown …", "dim"))
+        lines.append(Line(f"#{e.seq} {when(e.at)} {shorten(text, 160)}", "dim", e.seq))
     return Section("Timeline", tuple(lines))
+
+
+def _told_once(entries: list[Entry]) -> list[tuple[Entry, str]]:
+    """The timeline's lines: a tag and its push are one line; a run of lease renewals is one line."""
+    pushes = {id(pushed): created for created, pushed in _tags(entries) if pushed is not None}
+    joined = {id(created): pushed for created, pushed in _tags(entries)}
+    out: list[tuple[Entry, str]] = []
+    run: list[Entry] = []
+    for e in [*entries, None]:
+        if e is not None and e.kind == kinds.LOCK_RENEWED and (not run or run[-1].actor.name == e.actor.name):
+            run.append(e)
+            continue
+        if run:
+            out.append((run[0], sentence(run[-1]) + (f" ({len(run)} renewals since {when(run[0].at)})"
+                                                      if len(run) > 1 else "")))
+            run = [e] if e is not None and e.kind == kinds.LOCK_RENEWED else []
+            if run:
+                continue
+        if e is None or id(e) in pushes:
+            continue
+        out.append((e, tag_sentence(e, joined.get(id(e))) if e.kind == kinds.TAG_CREATED else sentence(e)))
+    return out

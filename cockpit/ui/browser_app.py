@@ -21,7 +21,8 @@ class BrowserApp(App[None]):
 
     def on_mount(self) -> None:
         # Pushed, not the default screen: Textual loads a screen's CSS_PATH when it is pushed.
-        self.push_screen(BrowserScreen(self.source, **self._screen_args))  # type: ignore[arg-type]
+        # Leaving the browser (Esc, its back key) leaves the app.
+        self.push_screen(BrowserScreen(self.source, **self._screen_args), lambda _: self.exit())  # type: ignore[arg-type]
 
     def on_unmount(self) -> None:
         self.source.close()

@@ -129,7 +129,8 @@ async def test_detail_pane_and_release_story(history_store: tuple[Any, list[Entr
         await pilot.pause()
         story = str(pilot.app.screen.query_one("#story", Static).render())
         assert "Release shop-1.5" in story and "rolled back" in story and "Rollback" in story
-        assert "flags-off: done" in story
+        assert "bob did rollback step flags-off: CHECKOUT_V2 off" in story
+        assert not any("{" in line for line in story.splitlines() if line.lstrip().startswith("#"))  # timeline
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, BrowserScreen)
         await pilot.press("escape")

@@ -29,7 +29,8 @@ def test_tsv_has_seed_003_columns_and_one_line_per_entry(stores: Stores) -> None
     opened, signoff, note, go = (dict(zip(TSV_COLUMNS, r)) for r in rows[1:])
     assert opened["target_sha"] == "de48a78" and signoff["rollback_ref"] == "c52890d"
     assert (go["decision"], go["actor"], go["event"], go["seq"]) == ("GO", "bob", "decision.go", "4")
-    assert "\x1b" not in out.getvalue() and note["detail"].startswith("tab here")
+    assert "\x1b" not in out.getvalue() and note["detail"].startswith("alice noted: tab here")
+    assert signoff["detail"] == "alice signed off: Release Owner alice, Rollback Owner bob, rollback to c52890d"
 
 
 def test_markdown_has_a_section_per_release_and_keeps_remote_text_as_text(stores: Stores) -> None:
@@ -40,7 +41,8 @@ def test_markdown_has_a_section_per_release_and_keeps_remote_text_as_text(stores
     assert md.startswith("# Release log — shop\n")
     assert md.index("## shop-1") < md.index("## other-1")
     shop = md[md.index("## shop-1"):md.index("## other-1")]
-    assert shop.count("\n- ") == 3 and "**decision.go**" in shop and "GO" in shop and "target `de48a78`" in shop
+    assert shop.count("\n- ") == 3 and "**decision.go**" in shop and "target `de48a78`" in shop
+    assert "prod: bob decided GO on de48a78" in shop  # each entry as its sentence
     assert "<b>" not in md and "\\<b\\>" in md and "\x1b" not in md and "\\|" in md
 
 
@@ -64,7 +66,7 @@ def test_tsv_escapes_every_control_the_textsafe_way(stores: Stores) -> None:
     rows = [line.split("\t") for line in text.splitlines()]
     assert all(len(r) == len(TSV_COLUMNS) for r in rows) and len(rows) == 3
     first, second = (dict(zip(TSV_COLUMNS, r)) for r in rows[1:])
-    assert first["detail"] == "csi \\x9b31m c1 \\x85 nel, esc \\x1b[2J, del \\x7f, bell \\x07, tab and break"
+    assert first["detail"] == "alice noted: csi \\x9b31m c1 \\x85 nel, esc \\x1b[2J, del \\x7f, bell \\x07, tab and break"
     assert second["actor"] == "eve\\x9b2J"
 
 

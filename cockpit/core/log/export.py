@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.entry import Entry, format_at
-from cockpit.core.story import flag_word
+from cockpit.core.sentences import sentence
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
@@ -51,26 +51,10 @@ def decision(e: Entry) -> str:
     return str(d).upper() if isinstance(d, str) else ""
 
 
-_SHOWN = ("text", "reason", "note", "flag", "outcome", "step", "check_id", "stage", "ref", "release_owner",
-          "rollback_owner")
-
-
 def detail(e: Entry) -> str:
-    """A one-line human summary of the payload; the whole payload is in the JSON Lines export."""
-    p = e.payload
-    parts = []
-    for key in _SHOWN:
-        v = p.get(key)
-        if v not in (None, "", [], {}):
-            parts.append(f"{key}={v}" if key not in ("text", "reason", "note") else str(v))
-    if e.kind == kinds.FLAG_FLIPPED and "after" in p:
-        parts.append(f"{flag_word(p.get('before'))}→{flag_word(p.get('after'))}")
-    if e.kind == kinds.EVIDENCE_TAKEN and isinstance(p.get("evidence"), list):
-        parts.append(", ".join(f"{x.get('check_id', x.get('id', '?'))}:{x.get('status', '?')}"
-                               for x in p["evidence"] if isinstance(x, dict)))
-    if e.kind == kinds.LOCK_RELEASED and p.get("forced"):
-        parts.append("FORCED")
-    return "; ".join(parts)
+    """The entry's sentence with what a person wrote (the file cannot be opened like the browser's
+    detail); the whole payload is in the JSON Lines export."""
+    return sentence(e, words=True)
 
 
 def _tsv(v: Any) -> str:
@@ -129,13 +113,10 @@ def write_markdown(log: Reader, out: TextIO, flt: LogFilter = LogFilter(), title
         sub = LogFilter(release_id=rid, environment=flt.environment, actor=flt.actor, kind=flt.kind,
                         since=flt.since, until=flt.until, text=flt.text)
         for e in log.entries(sub):
-            line = (f"- `{format_at(e.at)}` **{md_escape(e.kind)}** {md_escape(e.environment)} — "
-                    f"{md_escape(e.actor.name)}")
+            line = f"- `{format_at(e.at)}` **{md_escape(e.kind)}** {md_escape(e.environment)}: {md_escape(detail(e))}"
             sha = printable(target_sha(e.payload), one_line=True).replace("`", "'")[:40]
-            extra = [x for x in (sha and f"target `{sha}`",
-                                 decision(e), md_escape(detail(e))) if x]
-            if extra:
-                line += ": " + "; ".join(extra)
+            if sha:
+                line += f"; target `{sha}`"
             out.write(line + f" (seq {e.seq}, `{e.hash[:12]}`)\n")
             n += 1
     return n

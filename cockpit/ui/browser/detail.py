@@ -1,5 +1,6 @@
-"""The detail pane: one whole entry — who, what, the payload pretty-printed, evidence excerpts,
-a flag flip's before/after — with its hash and prev_hash, and whether the chain holds there.
+"""The detail pane: one whole entry — its sentence, who (with OS user and host), evidence with its
+excerpts or a snapshot's flags one by one, the whole payload — with its hash and prev_hash, and
+whether the chain holds there.
 
 Everything from the entry is rendered as rich Text built piece by piece, never as markup: a
 payload may hold "[bold]" or escape sequences and must show as the characters it holds.
@@ -10,21 +11,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.json import JSON
+from rich.highlighter import JSONHighlighter
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Entry, format_at
-from cockpit.core.story import flag_word, summary
+from cockpit.core.sentences import flag_word, said, sentence
 from cockpit.runbook.textsafe import printable
 
 EXCERPT_LINES = 30
+_JSON_COLOURS = JSONHighlighter()
 
 
 def _p(value: Any) -> str:
-    return printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+    return printable(said(value))
 
 
 def entry_text(e: Entry, *, bad_seq: int | None = None, reason: str = "") -> Text:
@@ -38,45 +40,43 @@ def entry_text(e: Entry, *, bad_seq: int | None = None, reason: str = "") -> Tex
                  "bold reverse red")
     elif bad_seq is not None and e.seq > bad_seq:
         t.append(f" ? after the break at #{bad_seq}: not covered by the verified chain \n", "bold yellow")
+    t.append(sentence(e), "bold").append("\n\n")
     t.append("release ", "dim").append(_p(e.release_id)).append("   environment ", "dim").append(_p(e.environment))
     t.append("\nactor   ", "dim").append(_p(e.actor.name))
     t.append(f"  (os user {_p(e.actor.os_user)} on {_p(e.actor.host)}"
              + (f", git {_p(e.actor.git_email)}" if e.actor.git_email else "") + ")", "dim")
-    t.append("\nsummary ", "dim").append(summary(e, 500))
     t.append("\n")
-    special = _special(e)
-    if special is not None:
-        t.append("\n").append(special)
+    listing = _listing(e)
+    if listing is not None:
+        t.append("\n").append(listing)
     t.append("\npayload\n", "bold")
-    pretty = printable(json.dumps(e.payload, ensure_ascii=False, indent=2, sort_keys=True, default=str))
-    t.append(JSON(pretty).text if len(pretty) < 200_000 else Text(pretty))
+    t.append(payload_text(e.payload))
     t.append("\n\nhash      ", "dim").append(e.hash)
     t.append("\nprev_hash ", "dim").append(e.prev_hash)
     return t
 
 
-def _special(e: Entry) -> Text | None:
+def payload_text(payload: object) -> Text:
+    """The whole payload as indented JSON, coloured by a highlighter over plain Text: never parsed
+    again (a C1 control shown as \\x9b is no JSON) and never read as markup."""
+    pretty = printable(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+    text = Text(pretty)
+    if len(pretty) < 200_000:  # colouring a huge payload would hold up the pane
+        _JSON_COLOURS.highlight(text)
+    return text
+
+
+def _listing(e: Entry) -> Text | None:
+    """What the sentence only counts, item by item: each flag of a snapshot, each check's evidence."""
     p = e.payload
-    if e.kind == kinds.FLAG_FLIPPED:
+    if e.kind == kinds.FLAGS_SNAPSHOT and isinstance(p.get("flags"), dict):
         t = Text()
-        t.append("flag ", "dim").append(_p(p.get("flag", "?")), "bold").append("   ")
-        t.append(flag_word(p.get("before")), "bold").append(" → ").append(flag_word(p.get("after")), "bold")
-        ok = bool(p.get("ok", False))
-        t.append("   ok" if ok else "   FAILED", "green" if ok else "bold red")
-        t.append(f"\nrequested {flag_word(p.get('requested'))}, backend {_p(p.get('backend', '?'))}", "dim")
-        if p.get("reason"):
-            t.append("\nreason ", "dim").append(_p(p["reason"]))
-        if p.get("error"):
-            t.append("\nerror ", "dim").append(_p(p["error"]), "red")
-        return t.append("\n")
-    if e.kind == kinds.FLAGS_SNAPSHOT:
-        t = Text()
-        for name, value in sorted(p.get("flags", {}).items()):
+        for name, value in sorted(p["flags"].items()):
             t.append(f"{_p(name)}: ", "dim").append(flag_word(value), "bold").append("\n")
         return t
-    if e.kind == kinds.EVIDENCE_TAKEN:
+    if e.kind == kinds.EVIDENCE_TAKEN and isinstance(p.get("evidence"), list):
         t = Text()
-        for ev in p.get("evidence", []):
+        for ev in p["evidence"]:
             if not isinstance(ev, dict):
                 continue
             status = str(ev.get("status", "?"))

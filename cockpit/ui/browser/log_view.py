@@ -8,6 +8,7 @@ measure every row: at 100k rows that blocks the event loop for seconds.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -30,9 +31,12 @@ from cockpit.core.log.readonly import Reader
 from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
 from cockpit.ui.worker_errors import WorkerErrors
 
-# (title, width); the summary takes what is left.
-COLUMNS: tuple[tuple[str, int], ...] = (
-    ("", 1), ("seq", 7), ("time (UTC)", 19), ("release", 12), ("env", 7), ("actor", 9), ("kind", 17))
+# (title, width) of the columns before the entry's sentence, which takes what is left: the sentence
+# names who and what, so there is no actor or kind column, and a narrow terminal narrows the others.
+COLUMNS: tuple[tuple[str, int], ...] = (("", 1), ("seq", 7), ("time (UTC)", 19), ("release", 12), ("env", 8))
+NARROW_COLUMNS: tuple[tuple[str, int], ...] = (("", 1), ("seq", 6), ("time (UTC)", 11), ("release", 10), ("env", 6))
+NARROW = 100
+"""Below this width the narrow columns are used (the time loses its year and seconds)."""
 MIN_SUMMARY = 12
 STRIP_CACHE = 600  # rendered rows kept (a few screens): scrolling back repaints from here
 
@@ -42,13 +46,21 @@ def _cell(text: str, width: int, right: bool = False) -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
+def columns(width: int) -> tuple[tuple[str, int], ...]:
+    return NARROW_COLUMNS if width < NARROW else COLUMNS
+
+
 def summary_width(width: int) -> int:
-    return max(MIN_SUMMARY, width - sum(w + 1 for _, w in COLUMNS))
+    return max(MIN_SUMMARY, width - sum(w + 1 for _, w in columns(width)))
 
 
 def header_text(width: int) -> Text:
-    cells = [_cell(title, w, right=title == "seq") for title, w in COLUMNS]
-    return Text(" ".join([*cells, _cell("summary", summary_width(width))]), no_wrap=True, overflow="crop")
+    cells = [_cell(title, w, right=title == "seq") for title, w in columns(width)]
+    return Text(" ".join([*cells, _cell("what happened", summary_width(width))]), no_wrap=True, overflow="crop")
+
+
+def _time(at: datetime, width: int) -> str:
+    return when(at) if width >= len("2024-05-06 09:04:00") else when(at)[5:16]
 
 
 _FLAG_STYLE, _ROLLBACK_STYLE, _TIME_STYLE = Style(color="yellow"), Style(color="magenta"), Style(dim=True)
@@ -66,7 +78,9 @@ class ColumnHeader(Widget):
     DEFAULT_CSS = "ColumnHeader { height: 1; text-style: bold; background: $boost; }"
 
     def render(self) -> Text:
-        return header_text(self.size.width)
+        # The rows' width (the list's scrollbar takes a little): both choose the same columns.
+        views = self.screen.query(LogView)
+        return header_text(views.first().size.width if views else self.size.width)
 
 
 class LogView(WorkerErrors, ScrollView, can_focus=True):
@@ -266,6 +280,10 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
     def highlighted(self) -> Entry | None:
         return self.window.row(self.cursor)
 
+    def reveal_cursor(self) -> None:
+        """Scroll so the cursor's row is in view (after the list was made shorter)."""
+        self._move(self.cursor)
+
     def action_cursor(self, delta: int) -> None:
         self._move(self.cursor + delta)
 
@@ -338,18 +356,15 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
         mark = " "
         if self.bad_seq is not None and e.seq >= self.bad_seq:
             mark = "✗" if e.seq == self.bad_seq else "?"
-        kind_style = _kind_style(e.kind)
-        time_style = _TIME_STYLE
-        widths = [w for _, w in COLUMNS]
+        _, seq_w, time_w, release_w, env_w = (w for _, w in columns(width))
+        rest = summary_width(width)
         return Text.assemble(
             (mark, ""), " ",
-            (_cell(str(e.seq), widths[1], right=True), ""), " ",
-            (_cell(when(e.at), widths[2]), time_style), " ",
-            _cell(e.release_id, widths[3]), " ",
-            _cell(e.environment, widths[4]), " ",
-            _cell(e.actor.name, widths[5]), " ",
-            (_cell(e.kind, widths[6]), kind_style), " ",
-            _cell(summary(e, summary_width(width)), summary_width(width)),
+            (_cell(str(e.seq), seq_w, right=True), ""), " ",
+            (_cell(_time(e.at, time_w), time_w), _TIME_STYLE), " ",
+            _cell(e.release_id, release_w), " ",
+            _cell(e.environment, env_w), " ",
+            (_cell(summary(e, rest), rest), _kind_style(e.kind)),
             no_wrap=True, overflow="crop")
 
 

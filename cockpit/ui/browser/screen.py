@@ -51,16 +51,18 @@ FILTER_HELP = "release:ID env:E actor:A kind:K|flag. since:2024-05-01 until:… 
 class BrowserScreen(WorkerErrors, Screen[None]):
     CSS_PATH = "browser.tcss"
     AUTO_FOCUS = "#log"
+    # The key bar shows what fits 80 columns; the rest are in the palette's key list.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "open", "Open"),
         Binding("slash", "focus_filter", "Filter"),
-        Binding("g", "jump_release", "Go to release"),
-        Binding("s", "story", "Release story"),
-        Binding("o", "toggle_order", "Order"),
-        Binding("v", "verify", "Verify chain"),
-        Binding("b", "jump_break", "To the break", show=False),
+        Binding("s", "story", "Story"),
+        Binding("v", "verify", "Verify"),
         Binding("x", "export", "Export"),
+        Binding("o", "toggle_order", "Order"),
+        Binding("g", "jump_release", "Go to release", show=False),
+        Binding("b", "jump_break", "To the break", show=False),
         Binding("ctrl+r", "reload", "Reload", show=False),
-        Binding("escape", "back", "Close", show=False),
     ]
 
     def __init__(self, source: Source, *, query: Query = Query(), page_size: int = PAGE_SIZE,
@@ -128,13 +130,13 @@ class BrowserScreen(WorkerErrors, Screen[None]):
     # -- status line ------------------------------------------------------------------------------
     def _show_status(self) -> None:
         q = self.query_now
-        t = Text()
-        t.append(printable(self.source.description, one_line=True), "bold")
-        t.append("  ·  read-only  ·  ")
+        # What a narrow terminal crops is the end: where the log is comes last.
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append("counting…" if self.total is None else f"{self.total:,} entries", "bold")
         if self.spool_waiting:
-            t.append(f"  ·  {self.spool_waiting} in the local spool, not yet in the chain", "bold yellow")
-        t.append(f"  ·  {'newest' if q.newest_first else 'oldest'} first  ·  {describe_filter(q.flt)}")
+            t.append(f" · {self.spool_waiting} in the local spool, not yet in the chain", "bold yellow")
+        t.append(f" · {'newest' if q.newest_first else 'oldest'} first · {describe_filter(q.flt)} · read-only · ")
+        t.append(printable(self.source.description, one_line=True), "bold")
         self.query_one("#status", Static).update(t)
 
     @work(thread=True, exit_on_error=False, group="spool")
@@ -162,6 +164,7 @@ class BrowserScreen(WorkerErrors, Screen[None]):
     def _chosen(self, event: EntryChosen) -> None:
         self._open_detail()
         self._show_detail(event.entry)
+        self.call_after_refresh(self.log_view.reveal_cursor)  # the list got shorter: keep the entry in view
 
     @on(EntryHighlighted)
     def _highlighted(self, event: EntryHighlighted) -> None:
@@ -175,15 +178,20 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         if pane is not None:
             pane.show(entry, bad_seq=bad, reason=r.reason if r else "")
 
+    def action_open(self) -> None:
+        """Enter opens the highlighted entry wherever the focus is (the list, the detail pane)."""
+        self.log_view.action_choose()
+
     def action_back(self) -> None:
+        """Esc steps back: out of the filter bar, then closes the detail, then leaves the browser."""
         if self.focused is self.query_one("#filter", Input):
             self.log_view.focus()
             return
-        if self.detail is not None and not self.detail.has_class("hidden"):
-            self.detail.add_class("hidden")
+        if self.detail_open:
+            self.detail.add_class("hidden")  # type: ignore[union-attr]
+            self.log_view.focus()
             return
-        if len(self.app.screen_stack) > 1:  # pushed over the cockpit: escape goes back to it
-            self.dismiss(None)
+        self.dismiss(None)
 
     # -- filter and order -------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
