@@ -55,7 +55,7 @@ def flag_word(value: Any) -> str:
 def said(value: Any, nested: bool = False) -> str:
     """Any payload value in words: text as it is, lists joined, tables as `key: value` pairs."""
     if isinstance(value, str):
-        return value if value.strip() else '""'
+        return value if value.strip() else "(empty)"
     if value is None:
         return "none"
     if isinstance(value, bool):
