@@ -63,6 +63,24 @@ def test_a_misspelt_kind_is_named_not_only_the_missing_one() -> None:
     assert not any("checks[0].id:" in p or "checks[0].url:" in p for p in ps), ps  # real keys are left alone
 
 
+def test_every_unknown_key_of_a_check_without_kind_is_named_through_the_loader(tmp_path: Path) -> None:
+    text = BASE + '\n[[checks]]\nid = "h"\nkidn = "http"\nurll = "{env.url}/health"\nmax_age = "5m"\n'
+    with pytest.raises(ConfigError) as e:
+        load_runbook(write(tmp_path, text))
+    ps = e.value.problems
+    assert "line 13: checks[0].kidn: unknown key 'kidn' (did you mean 'kind'?)" in ps, ps
+    assert "line 14: checks[0].urll: unknown key 'urll' (did you mean 'url'?)" in ps, ps
+    assert any(p.startswith("line 11: checks[0].kind: required key is missing") for p in ps), ps
+    assert not any("max_age" in p or ".id:" in p for p in ps), ps  # keys some kind accepts are left alone
+    assert str(tmp_path / "runbook.toml") in str(e.value)
+
+
+def test_an_unknown_key_beside_a_missing_one_is_taken_for_it() -> None:
+    ps = problems(BASE.replace('name = "shop"', 'nmae = "shop"'))
+    assert "line 2: release.nmae: unknown key 'nmae' (did you mean 'name'?)" in ps, ps
+    assert "line 1: release.name: required key is missing" in ps, ps
+
+
 def test_bad_duration_and_missing_key_each_named() -> None:
     text = BASE + '\n[[checks]]\nid = "a"\nkind = "file"\npath = "x"\nmax_age = "fifteen minutes"\n' \
                   '\n[[checks]]\nid = "b"\nkind = "smoke"\n'

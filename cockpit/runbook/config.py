@@ -278,6 +278,9 @@ CheckConfig = Annotated[
     HttpCheck | SmokeCheck | GitCheck | CommandCheck | FileCheck | ManualCheck,
     Field(discriminator="kind"),
 ]
+CHECK_KEYS = frozenset(key for model in (HttpCheck, SmokeCheck, GitCheck, CommandCheck, FileCheck, ManualCheck)
+                       for name, field in model.model_fields.items() for key in (name, field.alias) if key)
+"""Every key some kind of check accepts (a [[checks]] table's other keys are named when its kind is missing)."""
 
 
 class RollbackConfig(_Model):
@@ -409,7 +412,7 @@ def parse_runbook(text: str, path: Path | str = "<runbook>") -> Runbook:
     try:
         rb = Runbook.model_validate(data)
     except ValidationError as e:
-        problems = describe_errors(e, data, text)
+        problems = describe_errors(e, data, text, CHECK_KEYS)
         raise ConfigError(path, problems) from None
     problems = [located(text, key, message) for key, message in _undefined_env_vars(rb)]
     if problems:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from difflib import get_close_matches
 from typing import Any
 
@@ -13,29 +14,52 @@ from pydantic import ValidationError
 from cockpit.runbook.tomllines import locate_key_line
 
 
-def describe_errors(error: ValidationError, data: dict[str, Any], text: str) -> list[str]:
+def describe_errors(error: ValidationError, data: dict[str, Any], text: str,
+                    tagged_keys: Collection[str] = ()) -> list[str]:
+    """Each error as `line N: key.path: message`. tagged_keys: every key some kind of check accepts, so a
+    table whose `kind` is missing also has its unknown keys named (pydantic stops at the missing tag)."""
+    errors = error.errors()
+    missing: dict[tuple[Any, ...], list[str]] = {}
+    for err in errors:
+        if err["type"] == "missing":
+            kp = _key_path(err["loc"], data)
+            missing.setdefault(tuple(kp[:-1]), []).append(str(kp[-1]))
     problems = []
-    for err in error.errors():
+    for err in errors:
         kp = _key_path(err["loc"], data)
         if err["type"] == "union_tag_not_found":
-            problems += _misspelt_kind(kp, data, text)
+            problems += _unknown_in_untagged(kp, data, text, tagged_keys)
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             kp = [*kp, "kind"]
+        message = _message(err)
+        if err["type"] == "extra_forbidden":
+            message = _unknown(str(kp[-1]), missing.get(tuple(kp[:-1]), []))
         line = locate_key_line(text, kp)
         where = f"line {line}: " if line else ""
-        problems.append(f"{where}{_format_path(kp)}: {_message(err)}")
+        problems.append(f"{where}{_format_path(kp)}: {message}")
     return problems
 
 
-def _misspelt_kind(kp: list[str | int], data: dict[str, Any], text: str) -> list[str]:
-    """A table without `kind` often has it misspelt: name that key too, not only the missing one."""
+def _unknown(key: str, candidates: Collection[str]) -> str:
+    """An unknown key, with the key it was probably meant to be (a misspelt key is also a missing one)."""
+    close = get_close_matches(key, list(candidates), n=1, cutoff=0.75)
+    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close
+                                     else " (not part of the runbook format; see `cockpit config schema`)")
+
+
+def _unknown_in_untagged(kp: list[str | int], data: dict[str, Any], text: str,
+                         tagged_keys: Collection[str]) -> list[str]:
+    """A table without `kind` often has it misspelt: name its keys that no kind accepts (without the
+    list of those, the keys close to `kind`), not only the missing one."""
     node: Any = data
     for part in kp:
         node = node.get(part) if isinstance(node, dict) else node[part] if isinstance(node, list) else None
     if not isinstance(node, dict):
         return []
-    return [located(text, [*kp, key], f"unknown key {key!r} (did you mean 'kind'?)")
-            for key in node if isinstance(key, str) and get_close_matches(key, ["kind"], n=1, cutoff=0.75)]
+    known = sorted({*tagged_keys, "kind"})
+    return [located(text, [*kp, key], _unknown(key, known)) for key in node
+            if isinstance(key, str) and key not in known
+            and (tagged_keys or get_close_matches(key, ["kind"], n=1, cutoff=0.75))]
 
 
 def located(text: str, path: list[str | int], message: str, line: int | None = None) -> str:
@@ -45,8 +69,6 @@ def located(text: str, path: list[str | int], message: str, line: int | None = N
 
 
 def _message(err: Any) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (not part of the runbook format; see `cockpit config schema`)"
     if err["type"] == "missing":
         return "required key is missing"
     if err["type"] == "union_tag_invalid":
