@@ -1,5 +1,5 @@
-"""Scenes of the auditor's log browser: the list with an entry's detail, a filter, a broken chain
-marked, and a release's story. A fixed history (tests/browser/logdata.py): fixed clock, actors,
+"""Scenes of the auditor's log browser, each at 120x40 and 80x24: the list with an entry's detail, a
+filter, a broken chain marked, a release's story, and the export dialog. A fixed history (tests/browser/logdata.py): fixed clock, actors,
 seqs and hashes; the store's path is shown as a fixed name, never the scratch folder."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.browser.pilot import settle as settle_browser
 from tests.browser.pilot import view_of
 from tests.ui.scenes import Scene
 
-SIZE = (120, 36)
+SIZES = {"": (120, 40), "-80x24": (80, 24)}
 FLIP_SEQ = 99    # shop-1.10's rollback flip (CHECKOUT_V2 on → off)
 TAMPERED_SEQ = 57
 
@@ -105,9 +105,23 @@ async def open_story(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+def export(tmp: Path) -> BrowserApp:
+    return _app(_log(tmp))
+
+
+async def open_export(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("slash", *"release:shop-1.10", "enter")
+    await settle(pilot)
+    await pilot.press("x")
+    await pilot.pause()
+    await settle(pilot)
+
+
 SCENES = [
-    Scene("browser-list", listing, open_flip, SIZE),
-    Scene("browser-filter", filtered, filter_flags, SIZE),
-    Scene("browser-tampered", tampered, verify_and_go, SIZE),
-    Scene("browser-story", story, open_story, SIZE),
+    Scene(f"browser-{name}{suffix}", make, run, size)
+    for name, make, run in (("list", listing, open_flip), ("filter", filtered, filter_flags),
+                            ("tampered", tampered, verify_and_go), ("story", story, open_story),
+                            ("export", export, open_export))
+    for suffix, size in SIZES.items()
 ]
