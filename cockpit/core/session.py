@@ -23,7 +23,7 @@ from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
 from cockpit.core.log import lock
-from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog
+from cockpit.core.log.base import AppendRefused, Guard, LogFilter, LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
@@ -113,6 +113,9 @@ class ReleaseSession(CutoverActions):
     """The log has been read (folded) up to this seq; entries this session wrote are folded as written."""
     _written: set[str] = field(default_factory=set, repr=False)
     """uids of entries this session wrote and folded that a later read must not fold again."""
+    _lease_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    lock_lost: str = ""
+    """Why the lease could not be renewed last time (someone else holds the lock now); "" while fine."""
 
     def __post_init__(self) -> None:
         if self._read_through < 0:
@@ -388,18 +391,27 @@ class ReleaseSession(CutoverActions):
                                      backend=backend)
 
     # -- the environment's lock ------------------------------------------------------------
-    async def take_lock(self) -> Entry:
-        """Take (or renew) the environment's cutover lock for this release: one cutover per environment."""
+    async def take_lock(self) -> Entry | None:
+        """Take the environment's cutover lock for this release (one cutover per environment) and keep
+        its lease renewed from now on. Already ours: the lease is renewed, nothing is recorded."""
+        held = await self.lock_holder()
+        if held is not None and held.held_by(self.release_id, self.actor):
+            await self.renew_lock()
+            self._keep_renewing()
+            return None
         kind, payload, guard = lock.take(self.environment, self.release_id, self.actor,
                                          self.runbook.release.lock_lease, self.clock())
-        return await self.record(kind, payload, guard=guard)
+        entry = await self.record(kind, payload, guard=guard)
+        self._keep_renewing()
+        return entry
 
-    async def renew_lock(self) -> Entry:
-        kind, payload, guard = lock.renew(self.environment, self.release_id, self.actor,
-                                          self.runbook.release.lock_lease, self.clock())
-        return await self.record(kind, payload, guard=guard)
+    async def renew_lock(self) -> LockInfo:
+        """Move this release's lease on (the lock table only: renewals are not history)."""
+        expires = self.clock() + self.runbook.release.lock_lease
+        return await asyncio.to_thread(self.log.renew_lease, self.environment, self.release_id, self.actor, expires)
 
     async def release_lock(self) -> Entry:
+        self._stop_renewing()
         kind, payload, guard = lock.give_back(self.environment, self.release_id, self.actor, self.clock())
         return await self.record(kind, payload, guard=guard)
 
@@ -411,19 +423,52 @@ class ReleaseSession(CutoverActions):
     async def lock_holder(self) -> LockInfo | None:
         return await asyncio.to_thread(lock.lock_holder, self.log, self.environment, self.clock())
 
+    @property
+    def renewing(self) -> bool:
+        """This session keeps the environment's lease renewed now."""
+        return self._lease_task is not None and not self._lease_task.done()
+
+    def _keep_renewing(self) -> None:
+        """Renew the lease every third of it for as long as this session holds the lock (a cockpit, a
+        rollback wizard, a headless command: whatever took it). Stops when the lock is given back or
+        someone else holds it; an unreachable store is tried again at the next turn."""
+        if self.renewing:
+            return
+        every = min(max(self.runbook.release.lock_lease.total_seconds() / 3, 0.5), 300.0)
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.renew_lock()
+                    self.lock_lost = ""
+                except AppendRefused as e:
+                    self.lock_lost = str(e)
+                    return
+                except LogUnavailable:
+                    continue
+
+        self._lease_task = asyncio.get_running_loop().create_task(renew(), name=f"lease {self.environment}")
+
+    def _stop_renewing(self) -> None:
+        task, self._lease_task = self._lease_task, None
+        if task is not None:
+            task.cancel()
+
+    def close(self) -> None:
+        """Stop renewing the lease (the lock itself stays until given back or its lease ends)."""
+        self._stop_renewing()
+
     async def keep_lease(self) -> str:
-        """Renew the lock's lease while this release is in its cutover and holds it (called periodically
-        by whatever shows the release); returns who holds the lock, for a status line."""
+        """Who holds the environment's lock, for a status line; a release in flight that holds it (opened
+        again after a crash, say) keeps its lease renewed from here on."""
         try:
             holder = await self.lock_holder()
         except Exception as e:  # noqa: BLE001 - a status line must not raise
             return f"lock unknown: {type(e).__name__}"
         if holder is None:
-            return ""
-        mine = holder.release_id == self.release_id and holder.holder.name == self.actor.name
-        if mine and self.state.phase.holds_lock:
-            try:
-                await self.renew_lock()
-            except Exception:  # noqa: BLE001 - refused or store away: the next poll shows the truth
-                pass
-        return f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M}Z"
+            return f"lock lost: {self.lock_lost}" if self.lock_lost else ""
+        mine = holder.held_by(self.release_id, self.actor)
+        if mine and self.state.phase.in_flight:
+            self._keep_renewing()
+        return f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M:%S}Z"

@@ -29,9 +29,8 @@ def take_lock(log: ReleaseLog, environment: str, release_id: str, actor: Actor, 
 
 
 def renew(log: ReleaseLog, environment: str, release_id: str, actor: Actor, lease: timedelta, *,
-          now: datetime | None = None) -> Entry:
-    at = _at(now)
-    return _append(log, release_id, environment, actor, at, lock.renew(environment, release_id, actor, lease, at))
+          now: datetime | None = None) -> lock.LockInfo:
+    return log.renew_lease(environment, release_id, actor, _at(now) + lease)
 
 
 def release_lock(log: ReleaseLog, environment: str, release_id: str, actor: Actor, *,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from cockpit.core.log.entry import Entry, NewEntry
+from cockpit.core.log.entry import Actor, Entry, NewEntry, format_at
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,30 @@ class AppendRefused(Exception):
     """A guarded append whose guard said no (e.g. the environment is locked by someone else)."""
 
 
-Guard = Callable[[list[Entry]], "dict[str, Any] | None"]
-"""Called inside the serialised append with the environment's recent lock entries (oldest first);
-raises AppendRefused, or returns fields to add to the entry's payload (e.g. whose lock is broken)."""
+@dataclass(frozen=True)
+class LockInfo:
+    """An environment's cutover lock as the store's lock table holds it (the lease may have run out)."""
+
+    environment: str
+    release_id: str
+    holder: Actor
+    taken_at: datetime
+    expires_at: datetime
+    seq: int
+    """The lock.taken entry."""
+
+    def describe(self) -> str:
+        return (f"{self.holder.name} ({self.holder.os_user}@{self.holder.host}) for release {self.release_id}, "
+                f"lease until {format_at(self.expires_at)}")
+
+    def held_by(self, release_id: str, actor: Actor) -> bool:
+        return self.release_id == release_id and self.holder.name == actor.name
+
+
+Guard = Callable[["LockInfo | None"], "dict[str, Any] | None"]
+"""Called inside the serialised append with the environment's lock as the store holds it (expired or
+not; None when free); raises AppendRefused, or returns fields to add to the entry's payload (e.g.
+whose lock is broken)."""
 
 
 class ReleaseLog(Protocol):
@@ -59,6 +80,10 @@ class ReleaseLog(Protocol):
              before_seq: int | None = None, limit: int = 100, newest_first: bool = False) -> list[Entry]: ...
 
     def head(self) -> Entry | None: ...
+
+    def lock_row(self, environment: str) -> LockInfo | None: ...
+
+    def renew_lease(self, environment: str, release_id: str, actor: Actor, expires_at: datetime) -> LockInfo: ...
 
     def count(self, flt: LogFilter = LogFilter()) -> int: ...
 

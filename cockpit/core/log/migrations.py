@@ -78,6 +78,35 @@ CREATE TABLE notify_deliveries (
 );
 CREATE INDEX notify_deliveries_due ON notify_deliveries (target, status, next_attempt_at);
 """),
+    Migration(3, "leases outside the chain; appends notify followers", r"""
+-- Who holds each environment's cutover lock, and until when. Taking, handing over, forcing and
+-- releasing are chain entries (lock.*); renewing a lease only moves expires_at here, so a long
+-- cutover does not fill the log with renewals. Kept by the store inside the append transaction.
+CREATE TABLE release_locks (
+    environment text COLLATE "C" PRIMARY KEY,
+    release_id  text COLLATE "C" NOT NULL,
+    holder      jsonb NOT NULL,
+    taken_at    timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    taken_seq   bigint NOT NULL      -- the lock.taken entry
+);
+-- Logs written before this table: the newest lock entry of each environment says who holds it.
+INSERT INTO release_locks (environment, release_id, holder, taken_at, expires_at, taken_seq)
+SELECT environment, release_id, actor, coalesce((payload->>'taken_at')::timestamptz, at),
+       (payload->>'expires_at')::timestamptz, seq
+FROM (SELECT DISTINCT ON (environment) * FROM log_entries
+      WHERE kind IN ('lock.taken', 'lock.renewed', 'lock.released') ORDER BY environment, seq DESC) newest
+WHERE kind <> 'lock.released';
+
+CREATE FUNCTION log_entries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('release_cockpit_log', NEW.environment || ' ' || NEW.seq);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER log_entries_notify AFTER INSERT ON log_entries
+    FOR EACH ROW EXECUTE FUNCTION log_entries_notify();
+"""),
 ]
 
 SQLITE_SCHEMA_MIGRATIONS = """
@@ -128,5 +157,22 @@ CREATE TABLE notify_deliveries (
     PRIMARY KEY (target, seq)
 );
 CREATE INDEX notify_deliveries_due ON notify_deliveries (target, status, next_attempt_at);
+"""),
+    Migration(3, "leases outside the chain", """
+CREATE TABLE release_locks (
+    environment TEXT PRIMARY KEY,
+    release_id  TEXT NOT NULL,
+    holder      TEXT NOT NULL,       -- JSON
+    taken_at    TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    taken_seq   INTEGER NOT NULL
+);
+INSERT INTO release_locks (environment, release_id, holder, taken_at, expires_at, taken_seq)
+SELECT environment, release_id, actor, coalesce(json_extract(payload, '$.taken_at'), at),
+       json_extract(payload, '$.expires_at'), seq
+FROM log_entries e
+WHERE kind IN ('lock.taken', 'lock.renewed')
+  AND seq = (SELECT max(seq) FROM log_entries n WHERE n.environment = e.environment
+             AND n.kind IN ('lock.taken', 'lock.renewed', 'lock.released'));
 """),
 ]

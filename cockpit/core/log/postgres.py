@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.log import migrations
-from cockpit.core.log.base import LogUnavailable
+from cockpit.core.log.base import LockInfo, LogUnavailable
 from cockpit.core.log.chain import Row
 from cockpit.core.log.entry import Actor, Entry
+from cockpit.core.log.follow import PostgresFollower
 from cockpit.core.log.query import POSTGRES
 from cockpit.core.log.sqlstore import SqlStore, Tx
 
@@ -146,6 +147,20 @@ class PostgresLog(SqlStore):
 
     def _ts(self, at: datetime) -> Any:
         return at
+
+    def _lock_info(self, row: Sequence[Any]) -> LockInfo:
+        environment, release_id, holder, taken_at, expires_at, seq = row
+        return LockInfo(environment, release_id, Actor.from_json(holder), taken_at.astimezone(UTC),
+                        expires_at.astimezone(UTC), int(seq))
+
+    def _holder(self, actor: Actor) -> Any:
+        from psycopg.types.json import Jsonb  # startup: psycopg loads when the first connection opens
+
+        return Jsonb(actor.to_json())
+
+    def follower(self) -> PostgresFollower:
+        """LISTENs on a connection of its own (the append trigger notifies)."""
+        return PostgresFollower(self._connect)
 
     @contextmanager
     def _verify_rows(self) -> Iterator[Iterator[Row]]:

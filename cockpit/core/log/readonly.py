@@ -72,6 +72,12 @@ class ReadOnlyLog:
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         return self._log.verify(progress)
 
+    def follower(self) -> Any:
+        """Wakes when any process appends (cockpit.core.log.follow); reads nothing itself."""
+        from cockpit.core.log.follow import follower_for  # startup: only a live browser follows
+
+        return follower_for(self._log)
+
     def describe(self) -> str:
         describe = getattr(self._log, "describe", None)
         return describe() if describe else "release log"

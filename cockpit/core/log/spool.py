@@ -24,12 +24,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog, VerifyResult
+from cockpit.core.log.base import Guard, LockInfo, LogFilter, LogUnavailable, ReleaseLog, VerifyResult
 from cockpit.core.log.chain import prepare
-from cockpit.core.log.entry import Entry, NewEntry
+from cockpit.core.log.entry import Actor, Entry, NewEntry
+from cockpit.core.log.follow import StoreFollower
 from cockpit.core.log.seen import SeenCache
 from cockpit.runbook.textsafe import representable
 
@@ -307,6 +309,17 @@ class SpooledLog:
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         return self._call(lambda s: s.verify(progress))
+
+    # -- the lock table and following: the shared truth only, never spooled ----------------------
+    def lock_row(self, environment: str) -> LockInfo | None:
+        return self._call(lambda s: s.lock_row(environment))
+
+    def renew_lease(self, environment: str, release_id: str, actor: Actor, expires_at: datetime) -> LockInfo:
+        return self._call(lambda s: s.renew_lease(environment, release_id, actor, expires_at))
+
+    def follower(self) -> StoreFollower:
+        """Follows the store while it answers; wakes when it comes back (what was spooled may now be read)."""
+        return StoreFollower(self.store)
 
     def close(self) -> None:
         with self._lock:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.core.log import migrations
-from cockpit.core.log.base import LogUnavailable
+from cockpit.core.log.base import LockInfo, LogUnavailable
 from cockpit.core.log.chain import Row
 from cockpit.core.log.entry import Actor, Entry, canonical_json, format_at, parse_at
+from cockpit.core.log.follow import SqliteFollower
 from cockpit.core.log.query import SQLITE
 from cockpit.core.log.sqlstore import SqlStore, Tx
 
@@ -107,6 +108,18 @@ class SqliteLog(SqlStore):
 
     def _ts(self, at: datetime) -> Any:
         return format_at(at)
+
+    def _lock_info(self, row: Sequence[Any]) -> LockInfo:
+        environment, release_id, holder, taken_at, expires_at, seq = row
+        return LockInfo(environment, release_id, Actor.from_json(json.loads(holder)), parse_at(taken_at),
+                        parse_at(expires_at), int(seq))
+
+    def _holder(self, actor: Actor) -> Any:
+        return canonical_json(actor.to_json()).decode()
+
+    def follower(self) -> SqliteFollower:
+        """Probes PRAGMA data_version on a connection of its own."""
+        return SqliteFollower(self.path)
 
     @contextmanager
     def _verify_rows(self) -> Iterator[Iterator[Row]]:

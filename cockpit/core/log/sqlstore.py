@@ -14,13 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from cockpit.core.log.base import Guard, LogFilter, VerifyResult
+from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN
+from cockpit.core.log.base import Guard, LockInfo, LogFilter, VerifyResult
 from cockpit.core.log.chain import Row, prepare, walk
-from cockpit.core.log.entry import GENESIS, Entry, NewEntry, seal
+from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, parse_at, seal
+from cockpit.core.log.lock import may_renew
 from cockpit.core.log.query import Dialect, where
 
 COLUMNS = "seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, entry_uid"
-LOCK_ENTRIES_GIVEN_TO_GUARDS = 20
+LOCK_COLUMNS = "environment, release_id, holder, taken_at, expires_at, taken_seq"
 STREAM_BATCH = 1000
 
 
@@ -69,6 +71,18 @@ class SqlStore(ABC):
         """A datetime as this store's parameter."""
 
     @abstractmethod
+    def _lock_info(self, row: Sequence[Any]) -> LockInfo:
+        """One row of LOCK_COLUMNS as a LockInfo."""
+
+    @abstractmethod
+    def _holder(self, actor: Actor) -> Any:
+        """An actor as this store's JSON parameter."""
+
+    @abstractmethod
+    def follower(self) -> Any:
+        """A cockpit.core.log.follow.Follower on this store: wakes when any process appends."""
+
+    @abstractmethod
     def describe(self) -> str:
         """Where the log lives, for status lines (never a password)."""
 
@@ -90,11 +104,7 @@ class SqlStore(ABC):
             if row is not None:
                 return self._entry(row)
             if guard is not None:
-                tx.execute(
-                    f"SELECT {COLUMNS} FROM log_entries WHERE environment = {p} AND kind >= 'lock.' "
-                    f"AND kind < 'lock/' ORDER BY seq DESC LIMIT {LOCK_ENTRIES_GIVEN_TO_GUARDS}",
-                    [new.environment])
-                extra = guard([self._entry(r) for r in reversed(tx.fetchall())])  # oldest first
+                extra = guard(self._lock_row(tx, new.environment))
                 if extra:  # facts only the guard knows (e.g. whose lock is broken) join the payload
                     new = prepare(replace(new, payload={**new.payload, **extra}))
             tx.execute("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
@@ -102,7 +112,45 @@ class SqlStore(ABC):
             sealed = seal(new, (head[0] + 1) if head else 1, head[1] if head else GENESIS)
             marks = ", ".join([p] * 10)
             tx.execute(f"INSERT INTO log_entries ({COLUMNS}) VALUES ({marks})", self._insert_params(sealed))
+            self._keep_lock_table(tx, sealed)
         return sealed
+
+    # -- the lock table: who holds each environment's lock (lock.py), outside the chain -----------
+    def _lock_row(self, tx: Tx, environment: str) -> LockInfo | None:
+        tx.execute(f"SELECT {LOCK_COLUMNS} FROM release_locks WHERE environment = {self.dialect.param}",
+                   [environment])
+        row = tx.fetchone()
+        return self._lock_info(row) if row else None
+
+    def _keep_lock_table(self, tx: Tx, e: Entry) -> None:
+        """Taking and releasing the lock are entries; the row follows them in the same transaction."""
+        p = self.dialect.param
+        if e.kind == LOCK_TAKEN:
+            taken, expires = parse_at(e.payload["taken_at"]), parse_at(e.payload["expires_at"])
+            tx.execute(f"INSERT INTO release_locks ({LOCK_COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p}) "
+                       "ON CONFLICT (environment) DO UPDATE SET release_id = excluded.release_id, "
+                       "holder = excluded.holder, taken_at = excluded.taken_at, expires_at = excluded.expires_at, "
+                       "taken_seq = excluded.taken_seq",
+                       [e.environment, e.release_id, self._holder(e.actor), self._ts(taken), self._ts(expires), e.seq])
+        elif e.kind == LOCK_RELEASED:
+            tx.execute(f"DELETE FROM release_locks WHERE environment = {p}", [e.environment])
+
+    def lock_row(self, environment: str) -> LockInfo | None:
+        """The environment's lock row (its lease may have run out: lock.current judges), or None."""
+        with self._reading() as cur:
+            return self._lock_row(cur, environment)
+
+    def renew_lease(self, environment: str, release_id: str, actor: Actor, expires_at: datetime) -> LockInfo:
+        """Move the lease's end; refused (AppendRefused) unless `actor` holds the lock for `release_id`.
+        No entry: renewals are not history."""
+        p = self.dialect.param
+        with self._serialised() as tx:
+            row = self._lock_row(tx, environment)
+            may_renew(row, environment, release_id, actor)
+            assert row is not None
+            tx.execute(f"UPDATE release_locks SET expires_at = {p} WHERE environment = {p}",
+                       [self._ts(expires_at), environment])
+        return replace(row, expires_at=expires_at)
 
     def page(self, flt: LogFilter = LogFilter(), *, after_seq: int | None = None,
              before_seq: int | None = None, limit: int = 100, newest_first: bool = False) -> list[Entry]:
