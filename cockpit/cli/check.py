@@ -25,24 +25,26 @@ SYMBOL = {"pass": "✔", "fail": "✘", "error": "!", "stale": "⌛", "pending":
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="take all evidence and print GO / NO-GO with its reasons")
-    add_config(p, ref=True, json_out=True)
+    add_config(p, ref=True, json_out=True, release=True)
     p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     runbook = load(args)
-    return run_check(runbook, env=environment(runbook, args), ref=args.ref, json_out=args.json, actor=args.actor)
+    return run_check(runbook, env=environment(runbook, args), ref=args.ref, json_out=args.json, actor=args.actor,
+                     release_id=args.release_id)
 
 
 def run_check(runbook: Runbook, env: str | None = None, ref: str | None = None, json_out: bool = False,
-              actor: str | None = None) -> int:
+              actor: str | None = None, release_id: str | None = None) -> int:
     env = env or runbook.default_environment
-    return asyncio.run(_check(runbook, env, ref, json_out, actor))
+    return asyncio.run(_check(runbook, env, ref, json_out, actor, release_id))
 
 
-async def _check(runbook: Runbook, env: str, ref: str | None, json_out: bool, actor: str | None) -> int:
+async def _check(runbook: Runbook, env: str, ref: str | None, json_out: bool, actor: str | None,
+                 release_id: str | None) -> int:
     with opened_log(runbook) as log:
-        session = await open_session(runbook, log, env, actor, ref)
+        session = await open_session(runbook, log, env, actor, ref, release_id)
         progress = _Progress(len(runbook.checks)) if sys.stdout.isatty() and not json_out else None
         await session.take_evidence(on_result=progress.step if progress else None)
         if progress:

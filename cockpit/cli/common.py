@@ -28,12 +28,16 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = False, json_out: bool = False) -> None:
+def add_config(p: argparse.ArgumentParser, *, env: bool = True, ref: bool = False, json_out: bool = False,
+               release: bool = False) -> None:
     p.add_argument("--config", "-c", required=True, metavar="FILE", help="the runbook (TOML)")
     if env:
         p.add_argument("--env", "-e", metavar="ENV", help="environment (default: the runbook's first)")
     if ref:
         p.add_argument("--ref", "-r", metavar="REF", help="target ref (default: [release] main)")
+    if release:
+        p.add_argument("--release", metavar="ID", dest="release_id",
+                       help="the release to act on; refused when it is not the environment's current one")
     if json_out:
         p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--as", dest="actor", metavar="NAME", help="your name in the log (default: COCKPIT_ACTOR or the OS user)")
@@ -91,7 +95,8 @@ def opened_log(runbook: Runbook) -> closing[SpooledLog]:
         raise CliError(str(e)) from None
 
 
-async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str | None, ref: str | None):  # noqa: ANN201
+async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str | None, ref: str | None,  # noqa: ANN201
+                       release_id: str | None = None):
     """The environment's release (resumed or new); a bad ref or a refused target is a usage error (exit 2)."""
     # startup: the session (git, checks, flags) loads when a command opens a release
     from cockpit.core.gitrepo import GitRefError
@@ -99,6 +104,8 @@ async def open_session(runbook: Runbook, log: ReleaseLog, env: str, actor: str |
     from cockpit.core.session import ActionRefused, ReleaseSession
 
     try:
-        return await ReleaseSession.open(runbook, log, env, current_actor(actor), ref)
-    except (ActionRefused, GitRefError) as e:
+        return await ReleaseSession.open(runbook, log, env, current_actor(actor), ref, release_id=release_id)
+    except ActionRefused as e:  # another release is in flight, or not the one named: refused, not misused
+        raise CliError(str(e), EXIT_FAILED) from None
+    except GitRefError as e:
         raise CliError(str(e)) from None

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="guided rollback of the environment's current release (TUI, or --yes)",
                        description="Roll back the environment's current (or last) release as planned at GO: "
                                    "flags back to their state at GO, redeploy the recorded rollback ref, verify.")
-    add_config(p, json_out=True)
+    add_config(p, json_out=True, release=True)
     p.add_argument("--stage", "-s", metavar="STAGE", help="partial rollback: restore only this stage's flags")
     p.add_argument("--yes", "-y", action="store_true", help="headless: run every step without prompts")
     p.add_argument("--note", metavar="TEXT", default="", help="closing note recorded with the outcome (headless)")
@@ -57,7 +57,10 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
             print(printable(line), flush=True)
 
     with opened_log(runbook) as log:
-        session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor))
+        session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor), release_id=args.release_id)
+        if args.release_id and not session.opened:
+            raise CliError(f"{env} has no release {args.release_id} in the log (cockpit log status lists the current one)",
+                           EXIT_FAILED)
         warn_log_status(session)  # before the plan: the incident commander knows what it is built from
         try:
             plan = plan_for(session, stage=args.stage)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("signoff", help="record owners, rollback ref and (optionally) GO / NO-GO, headless")
-    add_config(p, ref=True, json_out=True)
+    add_config(p, ref=True, json_out=True, release=True)
     p.add_argument("--release-owner", required=True, metavar="NAME")
     p.add_argument("--rollback-owner", required=True, metavar="NAME")
     p.add_argument("--rollback-ref", required=True, metavar="REF", help="a known-good ancestor of the target")
@@ -41,7 +41,7 @@ def _main(args: argparse.Namespace) -> int:
 
 async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
     with opened_log(runbook) as log:
-        session = await open_session(runbook, log, env, args.actor, args.ref)
+        session = await open_session(runbook, log, env, args.actor, args.ref, args.release_id)
         try:
             signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref)
             if not args.no_evidence:

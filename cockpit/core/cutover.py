@@ -52,13 +52,32 @@ class CutoverActions:
         return None
 
     async def go(self: ReleaseSession, confirmation: str) -> Outcome:
-        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA:
-        take the lock, record GO, then the flag snapshot and the tag; a failed snapshot or push is
-        reported, not hidden."""
+        """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA, on
+        the release as the shared log has it now (another terminal may have acted meanwhile).
+
+        All or nothing: the lock is taken, the flag snapshot read and the tag created (and pushed) first;
+        when any of them fails, GO is refused with the reason (recorded as go.refused), the lock is
+        given back, and nothing is flipped. decision.go is the last entry, written only when they all hold.
+        """
+        await self.refresh()
         refusal = self.go_refusal(confirmation)
         if refusal:
             raise ActionRefused(refusal)
-        await self._hold_lock()
+        had_lock = await self._hold_lock()
+        problems: list[str] = []
+        if self.runbook.flags is not None and self.runbook.all_flags:
+            problems += await self._snapshot()
+        if not problems:
+            first = self.runbook.stages[0].id if self.runbook.stages else self.target.short
+            problems += await self._tag(first)
+        if problems:
+            await self.record(kinds.GO_REFUSED, {"reasons": problems})
+            if not had_lock:
+                try:
+                    await self.release_lock()
+                except (AppendRefused, LogUnavailable):
+                    pass  # the lease lapses by itself
+            raise ActionRefused("GO refused, nothing was flipped: " + "; ".join(problems))
         verdict = self.verdict(require_signoff=True)
         await self.record(kinds.DECISION_GO, {
             "target_sha": self.target.sha,
@@ -66,16 +85,12 @@ class CutoverActions:
             "evidence": {k: v.status.value for k, v in self.state.evidence.items()},
             "warnings": verdict.warnings,
         })
-        problems: list[str] = []
-        if self.runbook.flags is not None and self.runbook.all_flags:
-            problems += await self._snapshot()
-        first = self.runbook.stages[0].id if self.runbook.stages else self.target.short
-        problems += await self._tag(first)
-        return Outcome(problems=problems)
+        return Outcome(problems=[])
 
-    async def _hold_lock(self: ReleaseSession) -> None:
+    async def _hold_lock(self: ReleaseSession) -> bool:
+        """Take (or keep) the environment's lock; True when this release held it already."""
         try:
-            await self.take_lock()
+            return await self.take_lock() is None
         except AppendRefused as e:
             raise ActionRefused(f"{e}. Wait for the lease to end, or force it: "
                                 f"cockpit log unlock --config … --env {self.environment} --reason …") from None
@@ -95,6 +110,7 @@ class CutoverActions:
             await backend.aclose()
         await self.record(kinds.FLAGS_SNAPSHOT, snapshot_payload(snap))
         unread = [f for f, v in snap.items() if v is None]
+        # Without a flag's state before GO the rollback could not restore it: no GO.
         return [f"flag snapshot could not read: {', '.join(unread)}"] if unread else []
 
     async def _tag(self: ReleaseSession, suffix: str) -> list[str]:
@@ -139,6 +155,7 @@ class CutoverActions:
     async def start_stage(self: ReleaseSession, stage_id: str) -> Outcome:
         """Flip the stage's flags on after its gate says GO; the stage's checks are then watched."""
         stage = self.runbook.stage(stage_id)
+        await self.refresh()  # judged on the release as the shared log has it now
         refusal = self.stage_refusal(stage_id)
         if refusal:
             raise ActionRefused(refusal)
@@ -171,6 +188,8 @@ class CutoverActions:
     def stable_refusal(self: ReleaseSession, stage_id: str) -> str | None:
         """Why the stage may not be marked stable now, or None."""
         st = self.state.stage(stage_id)
+        if not self.state.phase.holds_lock:
+            return f"stages are marked stable during the cutover; this release is '{self.state.phase}'"
         if st.status is not StageStatus.STARTED:
             return f"only a started stage can be marked stable; '{stage_id}' is {st.status}"
         left = self.stable_after(stage_id)
@@ -182,6 +201,7 @@ class CutoverActions:
         return None
 
     async def mark_stable(self: ReleaseSession, stage_id: str, note: str) -> None:
+        await self.refresh()
         refusal = self.stable_refusal(stage_id)
         if refusal:
             raise ActionRefused(refusal)
@@ -197,6 +217,8 @@ class CutoverActions:
 
     def finish_refusal(self: ReleaseSession) -> str | None:
         """Why the release may not be closed now, or None."""
+        if not self.state.phase.holds_lock:
+            return f"only a release in its cutover is closed; this release is '{self.state.phase}'"
         pending = [s.id for s in self.runbook.stages if self.state.stage(s.id).status is not StageStatus.STABLE]
         if pending:
             return f"stages not yet stable: {', '.join(pending)}"
@@ -205,6 +227,7 @@ class CutoverActions:
         return None
 
     async def finish(self: ReleaseSession, note: str) -> None:
+        await self.refresh()
         refusal = self.finish_refusal()
         if refusal:
             raise ActionRefused(refusal)

@@ -6,6 +6,7 @@ ITEM_TICKED = "item.ticked"            # {check_id, note}
 SIGNOFF_RECORDED = "signoff.recorded"  # {release_owner, rollback_owner, rollback_ref, rollback_sha}
 DECISION_GO = "decision.go"            # {target_sha, confirmation, evidence: {id: status}, warnings}
 DECISION_NOGO = "decision.nogo"        # {reason, reasons}
+GO_REFUSED = "go.refused"              # {reasons}  (GO confirmed, but the lock, snapshot or tag could not be had)
 FLAGS_SNAPSHOT = "flags.snapshot"      # {flags: {name: bool | null}}  (taken at GO)
 FLAG_FLIPPED = "flag.flipped"          # {flag, before, after, requested, backend, reason, ok, error, stage, break_glass}
 TAG_CREATED = "tag.created"            # {tag, sha}

@@ -48,20 +48,29 @@ def _seen(log: ReleaseLog) -> SeenCache | None:
 
 
 def find_current(log: ReleaseLog, environment: str) -> ReleaseState | None:
-    """The environment's most recently opened release, folded from its entries. With the store away,
-    the release this machine last saw (see last_seen)."""
+    """The environment's current release, folded from its entries: the one in flight (GO given, not yet
+    closed or rolled back) when there is one, whatever was opened after it; else the most recently
+    opened. With the store away, the release this machine last saw (see last_seen)."""
     try:
         opened = log.page(LogFilter(environment=environment, kind=kinds.SESSION_OPENED), limit=1,
                           newest_first=True)
         if not opened:
             return None
-        rid = opened[0].release_id
-        entries = list(log.entries(LogFilter(release_id=rid)))
+        newest = opened[0].release_id
+        went = log.page(LogFilter(environment=environment, kind=kinds.DECISION_GO), limit=1, newest_first=True)
+        # Only one release of an environment is ever in flight (GO takes the lock): the last to go GO.
+        live = went[0].release_id if went and went[0].release_id != newest else None
+        candidates = [live, newest] if live else [newest]
+        for rid in candidates:
+            entries = list(log.entries(LogFilter(release_id=rid)))
+            state = fold(rid, environment, entries)
+            if rid == newest or state.phase.in_flight:
+                break
     except LogUnavailable:
         return last_seen(log, environment)
     if (cache := _seen(log)) is not None:
         cache.note(environment, entries, fresh=True)
-    return fold(rid, environment, entries)
+    return state
 
 
 def last_seen(log: ReleaseLog, environment: str, release_id: str | None = None) -> ReleaseState | None:
@@ -91,6 +100,15 @@ def _new_release_id(log: ReleaseLog, runbook: Runbook, environment: str, target:
     except LogUnavailable:  # the store cannot say which attempts exist: a name no other attempt has
         return f"{base}.{uuid.uuid4().hex[:6]}"
     return rid
+
+
+def _in_flight_refusal(current: ReleaseState, environment: str, target: Target) -> str:
+    by = f", GO by {current.decision.by}" if current.decision else ""
+    return (f"{environment} has release {current.release_id} in flight (phase '{current.phase}', target "
+            f"{current.target.short if current.target else '?'}{by}); a second release for {target.short} is "
+            f"refused and nothing was recorded. Finish {current.release_id} (cockpit run) or roll it back "
+            f"(cockpit rollback --env {environment}) first; to check a ref without releasing it, use an "
+            "environment with nothing in flight")
 
 
 def no_release_id(runbook: Runbook, environment: str) -> str:
@@ -124,11 +142,14 @@ class ReleaseSession(CutoverActions):
     # -- opening -------------------------------------------------------------------
     @classmethod
     async def open(cls, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor,
-                   ref: str | None = None, *, clock: Callable[[], datetime] = utcnow) -> ReleaseSession:
+                   ref: str | None = None, *, release_id: str | None = None,
+                   clock: Callable[[], datetime] = utcnow) -> ReleaseSession:
         """Resume the environment's release, or open a new one for `ref` (default: [release] main).
 
         A release in flight (GO, in cutover or rolling back) is resumed whatever main points at now;
-        asking for another target while one is in flight is refused.
+        asking for another target while one is in flight is refused with the way out, and nothing is
+        recorded (a check on another ref never takes over the environment). `release_id`, when given,
+        must name the release this opens: acting on another one is refused.
         """
         current = await asyncio.to_thread(find_current, log, environment)
         in_flight = current is not None and current.phase.in_flight
@@ -137,16 +158,17 @@ class ReleaseSession(CutoverActions):
         else:
             target = await asyncio.to_thread(gitrepo.resolve_target, runbook, ref)
             if in_flight and current.target and current.target.sha != target.sha:  # type: ignore[union-attr]
-                raise ActionRefused(
-                    f"{environment} has release {current.release_id} in phase '{current.phase}' "  # type: ignore[union-attr]
-                    f"(target {current.target.short}); finish it or roll it back before releasing {target.short}"  # type: ignore[union-attr]
-                )
+                raise ActionRefused(_in_flight_refusal(current, environment, target))  # type: ignore[arg-type]
         assert target is not None
         if current is not None and current.target and current.target.sha == target.sha and not current.phase.finished:
             state = current
         else:
             rid = await asyncio.to_thread(_new_release_id, log, runbook, environment, target)
             state = ReleaseState(release_id=rid, environment=environment)
+        if release_id is not None and release_id != state.release_id:
+            now = f"release {state.release_id}" if state.opened_at else f"a new release for {target.short}"
+            raise ActionRefused(f"{environment}'s current release is not {release_id}: this would act on {now}. "
+                                f"Check the release's name (cockpit log status --config … --env {environment})")
         on_main, main_problem = None, None
         try:
             on_main = await asyncio.to_thread(gitrepo.is_ancestor, runbook.repo_path, target.sha, runbook.release.main)
@@ -241,6 +263,11 @@ class ReleaseSession(CutoverActions):
     async def refresh(self) -> ReleaseState:
         """Fold in the entries appended since we last read (by another cockpit or command): only those.
         With the store away the state stays as it is (log_status says so)."""
+        await self.catch_up()
+        return self.state
+
+    async def catch_up(self) -> list[Entry]:
+        """refresh, returning the entries others appended (what another terminal did, with who did it)."""
         def read() -> list[Entry]:
             out, after = [], self._read_through
             while True:
@@ -254,14 +281,16 @@ class ReleaseSession(CutoverActions):
         try:
             entries = await asyncio.to_thread(read)
         except LogUnavailable:
-            return self.state
+            return []
+        news: list[Entry] = []
         for e in entries:
             self._read_through = max(self._read_through, e.seq)
             if e.uid in self._written:  # ours, folded when it was written (maybe spooled then)
                 self._written.discard(e.uid)
                 continue
             self.state.apply(e)
-        return self.state
+            news.append(e)
+        return news
 
     # -- evidence ----------------------------------------------------------------------
     def context(self, stage: str | None = None) -> CheckContext:
@@ -320,6 +349,7 @@ class ReleaseSession(CutoverActions):
         return gitrepo.validate_rollback_ref(self.runbook.repo_path, rollback_ref, self.target.sha)
 
     async def sign_off(self, release_owner: str, rollback_owner: str, rollback_ref: str) -> SignOff:
+        await self.refresh()  # another terminal may have gone GO meanwhile
         if not self.state.phase.before_go:
             raise ActionRefused(f"sign-off is recorded before GO; this release is '{self.state.phase}'")
         ref = rollback_ref.strip()
@@ -337,6 +367,9 @@ class ReleaseSession(CutoverActions):
     async def decide_nogo(self, reason: str) -> Entry:
         if not reason.strip():
             raise ActionRefused("a NO-GO needs a reason")
+        await self.refresh()
+        if not self.state.phase.before_go:
+            raise ActionRefused(f"a NO-GO is recorded before GO; this release is '{self.state.phase}'")
         return await self.record(kinds.DECISION_NOGO, {"reason": reason.strip(),
                                                         "reasons": self.verdict(require_signoff=True).reasons})
 
