@@ -138,6 +138,12 @@ def _nogo(who: str, p: dict[str, Any], e: Entry) -> str:
     return f"{who} decided NO-GO: {said(p.get('reason') or p.get('reasons') or 'no reason given')}"
 
 
+def _go_refused(who: str, p: dict[str, Any], e: Entry) -> str:
+    reasons = p.get("reasons")
+    why = "; ".join(said(r) for r in reasons) if isinstance(reasons, list) and reasons else said(reasons or "no reason given")
+    return f"{who}'s GO was refused, nothing was flipped: {why}"
+
+
 def _snapshot(who: str, p: dict[str, Any], e: Entry) -> str:
     flags = p.get("flags") if isinstance(p.get("flags"), dict) else {}
     if not flags and p.get("error"):
@@ -276,6 +282,7 @@ _SAY: dict[str, Callable[[str, dict[str, Any], Entry], str]] = {
     kinds.SIGNOFF_RECORDED: _signoff,
     kinds.DECISION_GO: _go,
     kinds.DECISION_NOGO: _nogo,
+    kinds.GO_REFUSED: _go_refused,
     kinds.FLAGS_SNAPSHOT: _snapshot,
     kinds.FLAG_FLIPPED: _flip,
     kinds.TAG_CREATED: _tag,

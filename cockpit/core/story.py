@@ -113,7 +113,7 @@ def release_story(release_id: str, entries: Iterable[Entry], *, timeline_limit: 
         _overview(state, mine),
         _evidence(at_decision, decision_entry, mine),
         _signoff(state, mine),
-        _decision(state, decision_entry),
+        _decision(state, decision_entry, mine),
         _stages(state, mine),
         _flags(state, mine),
         _rollback(state, mine),
@@ -239,17 +239,19 @@ def _signoff(state: ReleaseState, entries: list[Entry]) -> Section:
     return Section("Sign-off", tuple(lines))
 
 
-def _decision(state: ReleaseState, e: Entry | None) -> Section:
+def _decision(state: ReleaseState, e: Entry | None, entries: list[Entry]) -> Section:
     d = state.decision
+    # GO attempts refused because what GO promises (lock, snapshot, tag) could not be had, in order.
+    lines = [_said(x, "bad") for x in entries if x.kind == kinds.GO_REFUSED]
     if d is None or e is None:
-        return Section("Decision", (Line("no decision was recorded", "warn"),))
+        return Section("Decision", tuple(lines or [Line("no decision was recorded", "warn")]))
     if d.go:
-        lines = [_said(e, "ok")]
+        lines.append(_said(e, "ok"))
         if e.payload.get("confirmation"):
             lines.append(Line(f"confirmed by typing {_s(e.payload['confirmation'])}", "dim", e.seq))
         lines += [Line(f"warning: {_s(w)}", "warn", e.seq) for w in e.payload.get("warnings", []) or []]
     else:
-        lines = [_said(e, "bad")]
+        lines.append(_said(e, "bad"))
         lines += [Line(f"reason: {_s(r)}", "bad", e.seq) for r in d.reasons if r != d.note]
     return Section("Decision", tuple(lines))
 

@@ -34,6 +34,10 @@ SAID: list[tuple[str, Actor, dict[str, Any], str]] = [
                               "warnings": ["latency SHOULD failed"]}, "Ann decided GO on def5678 (1 warning)"),
     (kinds.DECISION_NOGO, ANN, {"reason": "smoke failed", "reasons": ["'smoke' failed"]},
      "Ann decided NO-GO: smoke failed"),
+    (kinds.GO_REFUSED, ANN, {"reasons": ["flag snapshot not taken: secret 'demo-flags' is not set",
+                                         "tag pre-layer-0 not created"]},
+     "Ann's GO was refused, nothing was flipped: flag snapshot not taken: secret 'demo-flags' is not set; "
+     "tag pre-layer-0 not created"),
     (kinds.FLAGS_SNAPSHOT, ANN, {"flags": {"a": True, "b": False, "c": None}},
      "Ann took a snapshot of 3 flags: 1 on, 1 off, 1 unknown"),
     (kinds.FLAG_FLIPPED, BOB, FLIP, "Bob flipped marketplace-layer-1 off → on (stage layer-1)"),
@@ -165,3 +169,15 @@ def test_a_run_of_lease_renewals_is_one_line_of_the_timeline() -> None:
         "#7 2024-05-06 09:06:00 Bob noted: still here",
         "#8 2024-05-06 09:07:00 lock on production renewed by Ann until 10:30:00 UTC",
     ]
+
+
+def test_a_refused_go_is_told_in_the_decision_before_the_go_that_stood() -> None:
+    entries = _release((kinds.SESSION_OPENED, ANN, {"target": {"ref": "origin/main", "sha": "abc1234"}}),
+                       (kinds.GO_REFUSED, ANN, {"reasons": ["flag snapshot not taken: flag API away"]}),
+                       (kinds.DECISION_GO, ANN, {"target_sha": "abc1234", "confirmation": "abc1234", "warnings": []}))
+    lines = release_story("shop-2.0", entries).section("Decision").lines
+    assert [(ln.text, ln.tone) for ln in lines] == [
+        ("2024-05-06 09:01:00 Ann's GO was refused, nothing was flipped: flag snapshot not taken: flag API away",
+         "bad"),
+        ("2024-05-06 09:02:00 Ann decided GO on abc1234", "ok"),
+        ("confirmed by typing abc1234", "dim")]

@@ -26,9 +26,10 @@ from cockpit.core import kinds
 from cockpit.core.log.entry import Entry
 from cockpit.core.story import summary, when
 from cockpit.runbook.textsafe import one_line
-from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, PageFetched
+from cockpit.ui.browser.messages import EntryChosen, EntryHighlighted, ExtentKnown, NewEntries, PageFetched
 from cockpit.core.log.readonly import Reader
-from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Fetch, LogWindow, Query, fetch_extent, fetch_rows
+from cockpit.ui.browser.window import (CAPACITY, PAGE_SIZE, Extent, Fetch, LogWindow, Query, fetch_extent,
+                                       fetch_rows)
 from cockpit.ui.worker_errors import WorkerErrors
 
 # (title, width) of the columns before the entry's sentence, which takes what is left: the sentence
@@ -124,6 +125,8 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
         self._seek_seq: int | None = None
         self._start_query = query
         self._strips: dict[tuple[object, ...], Strip] = {}
+        self.unseen = 0
+        """Entries appended since the load that are out of view (above newest first, below oldest first)."""
 
     # -- loading ----------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -146,6 +149,7 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
         """Show `query` from its first entry (or from `seek`)."""
         first = self.window.reset(query)
         self.cursor = 0
+        self._set_unseen(0)
         self._seek_seq = seek
         self._after_extent = None
         self.scroll_to(y=0, animate=False, force=True)
@@ -180,8 +184,13 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
         self.post_message(PageFetched(f, fetch_rows(self.reader, f)))
 
     @work(thread=True, exclusive=True, group="extent", exit_on_error=False)
-    def _extent(self, query: Query) -> None:
-        self.post_message(ExtentKnown(query, fetch_extent(self.counter, query)))
+    def _extent(self, query: Query, grown: bool = False) -> None:
+        self.post_message(ExtentKnown(query, fetch_extent(self.counter, query), grown))
+
+    def log_grew(self) -> None:
+        """Another process may have appended: count again; new entries join the list at its newest end."""
+        if self.extent_known:  # (before that, the count being taken will include them)
+            self._extent(self.window.query, True)
 
     @on(PageFetched)
     def _page(self, event: PageFetched) -> None:
@@ -219,6 +228,10 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
     @on(ExtentKnown)
     def _extent_known(self, event: ExtentKnown) -> None:
         # Not stopped: the screen shows the count too.
+        if event.grown:
+            if event.query == self.window.query and self.window.extent is not None:
+                self._grown(event.extent)
+            return
         if not self.window.set_extent(event.query, event.extent):
             return
         self._resize()
@@ -229,6 +242,32 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
         elif self._after_extent == "last":
             self.action_last()
         self._plan()
+
+    def _grown(self, extent: Extent) -> None:
+        """New entries joined: the cursor stays on its entry; a view at the newest end shows them, a view
+        elsewhere stays on the same entries and counts them as unseen."""
+        old_total, top, height = self.window.total, int(self.scroll_offset.y), self._height()
+        newest_first = self.window.query.newest_first
+        at_edge = top == 0 if newest_first else top + height >= old_total
+        n = self.window.grew(extent)
+        if not n:
+            return
+        self._resize()
+        if newest_first:
+            self.cursor += n
+            if not at_edge:
+                self.scroll_to(y=top + n, animate=False, force=True)
+        elif at_edge and old_total > height:
+            self.scroll_to(y=top + n, animate=False, force=True)  # following the end, as tail -f does
+        if not at_edge:
+            self._set_unseen(self.unseen + n)
+        self.refresh()
+        self._plan()
+
+    def _set_unseen(self, count: int) -> None:
+        if count != self.unseen:
+            self.unseen = count
+            self.post_message(NewEntries(count, self.window.query.newest_first))
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.window.total)
@@ -243,6 +282,10 @@ class LogView(WorkerErrors, ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        if self.unseen:  # the user came back to the newest end: nothing there is unseen any more
+            top, height = int(new_value), self._height()
+            if (top == 0) if self.window.query.newest_first else (top + height >= self.window.total):
+                self._set_unseen(0)
         self._plan()
 
     def on_resize(self, event: events.Resize) -> None:

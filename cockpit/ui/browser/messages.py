@@ -26,6 +26,24 @@ class ExtentKnown(Message):
 
     query: Query
     extent: Extent
+    grown: bool = False
+    """Counted again because the log grew (the new entries join the list at its newest end)."""
+
+
+@dataclass
+class LogGrew(Message):
+    """Another process may have appended to the log (its follower woke)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogGrew)  # a burst of appends is one recount
+
+
+@dataclass
+class NewEntries(Message):
+    """How many entries were appended out of the user's view since they last looked (0: none)."""
+
+    count: int
+    newest_first: bool
 
 
 @dataclass

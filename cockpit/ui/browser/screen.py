@@ -8,6 +8,7 @@ opened read-only (cockpit/core/log/readonly.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -19,12 +20,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Label, ProgressBar, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from cockpit.ui.widgets.keybar import KeyBar, actions_of
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.entry import Entry
 from cockpit.core.log.export import export_to_named_file, format_of
+from cockpit.core.log.follow import Follower
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.browser.detail import DetailPane
 from cockpit.ui.browser.filter_query import FilterSyntaxError, describe_filter, format_filter, parse_filter
@@ -34,6 +36,8 @@ from cockpit.ui.browser.messages import (
     EntryHighlighted,
     Exported,
     ExtentKnown,
+    LogGrew,
+    NewEntries,
     SeqFound,
     SpoolCounted,
     VerifyDone,
@@ -45,6 +49,8 @@ from cockpit.ui.browser.window import CAPACITY, PAGE_SIZE, Query
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.worker_errors import WorkerErrors
 
+FOLLOW_WAIT = 0.25
+"""Seconds a follower blocks before the worker looks whether it was cancelled (leaving the browser)."""
 FILTER_HELP = "release:ID env:E actor:A kind:K|flag. since:2024-05-01 until:… words"
 
 
@@ -75,6 +81,8 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         self.spool_waiting = 0
         self.total: int | None = None
         self.exported: tuple[Path, int, str] | None = None
+        self.unseen: tuple[int, bool] = (0, True)
+        """Entries appended out of the list's view, and whether the list shows newest first."""
 
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -91,6 +99,8 @@ class BrowserScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self._show_status()
         self._count_spool()
+        if self.source.follow is not None:
+            self._follow(self.source.follow)
 
     @property
     def log_view(self) -> LogView:
@@ -133,6 +143,9 @@ class BrowserScreen(WorkerErrors, Screen[None]):
         # What a narrow terminal crops is the end: where the log is comes last.
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("counting…" if self.total is None else f"{self.total:,} entries", "bold")
+        count, newest_first = self.unseen
+        if count:
+            t.append(f" · {count:,} new {'↑ Home' if newest_first else '↓ End'}", "bold reverse")
         if self.spool_waiting:
             t.append(f" · {self.spool_waiting} in the local spool, not yet in the chain", "bold yellow")
         t.append(f" · {'newest' if q.newest_first else 'oldest'} first · {describe_filter(q.flt)} · read-only · ")
@@ -142,6 +155,27 @@ class BrowserScreen(WorkerErrors, Screen[None]):
     @work(thread=True, exit_on_error=False, group="spool")
     def _count_spool(self) -> None:
         self.post_message(SpoolCounted(self.source.spool_waiting()))
+
+    @work(thread=True, exit_on_error=False, group="follow")
+    def _follow(self, make: Callable[[], Follower]) -> None:
+        """Wake within a second of an append by any process (the follower blocks, so a thread of its own)."""
+        worker, follower = get_current_worker(), make()
+        try:
+            while not worker.is_cancelled:
+                if follower.wait(FOLLOW_WAIT):
+                    self.post_message(LogGrew())
+        finally:
+            follower.close()
+
+    @on(LogGrew)
+    def _grew(self) -> None:
+        self.log_view.log_grew()
+        self._count_spool()  # a replayed spool is one way the log grows
+
+    @on(NewEntries)
+    def _new_entries(self, event: NewEntries) -> None:
+        self.unseen = (event.count, event.newest_first)
+        self._show_status()
 
     @on(SpoolCounted)
     def _spool(self, event: SpoolCounted) -> None:

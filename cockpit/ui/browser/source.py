@@ -1,4 +1,5 @@
-"""What the browser screen is given: a read-only reader of the log, where it is, and the spool's count.
+"""What the browser screen is given: a read-only reader of the log, where it is, the spool's count, and
+a way to follow the log as other processes append.
 
 The store itself is opened read-only at the source by the core (cockpit/core/log/readonly.py);
 the auditor needs no flag token and takes no lock. Entries waiting in the local spool are
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cockpit.core.log.follow import Follower, follower_for
 from cockpit.core.log.open import local_spool, store_factory
 from cockpit.core.log.readonly import Reader, open_read_only
 
@@ -29,6 +31,8 @@ class Source:
     close: Callable[[], None] = lambda: None
     counter: Reader | None = None
     """A second read-only connection for count(filter) (None: counts share `reader`)."""
+    follow: Callable[[], Follower] | None = None
+    """Makes a follower that wakes when any process appends (None: the list is not followed live)."""
 
 
 def open_source(runbook: Runbook) -> Source:
@@ -42,4 +46,5 @@ def open_source(runbook: Runbook) -> Source:
         log.close()
         counter.close()
 
-    return Source(reader=log, description=log.describe(), spool_waiting=spool.count, close=close, counter=counter)
+    return Source(reader=log, description=log.describe(), spool_waiting=spool.count, close=close, counter=counter,
+                  follow=lambda: follower_for(log))

@@ -146,6 +146,24 @@ class LogWindow:
         self._snap()
         return True
 
+    def grew(self, extent: Extent) -> int:
+        """Entries were appended (a log grows only at its newest end) and `extent` is the new count.
+        Returns how many new entries match the filter; newest first, the entries held here each move
+        down by that many ranks (the view moves its cursor and scroll offset with them)."""
+        n = extent.total - self.extent.total if self.extent is not None else 0
+        self.extent = extent
+        if n <= 0:
+            return 0
+        self.pending = None  # a fetch in flight was planned with the old ranks: its page is dropped
+        if self.query.newest_first:
+            self.base += n if self.entries else 0
+            self.at_start = False
+            self.at_end = self.at_end and bool(self.entries)
+        else:
+            self.at_end = False
+            self.at_start = self.at_start and bool(self.entries)
+        return n
+
     # -- what to fetch --------------------------------------------------------------------------
     def want(self, top: int, height: int) -> Fetch | None:
         """The next fetch that keeps [top - height, top + 2*height) loaded, or None."""
