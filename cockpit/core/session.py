@@ -132,6 +132,7 @@ class ReleaseSession(CutoverActions):
     _written: set[str] = field(default_factory=set, repr=False)
     """uids of entries this session wrote and folded that a later read must not fold again."""
     _lease_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     lock_lost: str = ""
     """Why the lease could not be renewed last time (someone else holds the lock now); "" while fine."""
 
@@ -245,8 +246,8 @@ class ReleaseSession(CutoverActions):
         a guard (the lock) runs inside the store's serialised append and may refuse it."""
         new = NewEntry(release_id=self.release_id, environment=self.environment, kind=kind,
                        payload=representable(redact_obj(payload)), actor=self.actor, at=self.clock())
+        self._written.add(new.uid)  # before the append: a catch-up reading meanwhile must not fold it too
         entry = await asyncio.to_thread(self._append, new, guard)
-        self._written.add(entry.uid)
         self.state.apply(entry)
         return entry
 
@@ -278,10 +279,14 @@ class ReleaseSession(CutoverActions):
                     return out
                 after = page[-1].seq
 
-        try:
-            entries = await asyncio.to_thread(read)
-        except LogUnavailable:
-            return []
+        async with self._reading:  # one catch-up at a time: two would fold the same entries twice
+            try:
+                entries = await asyncio.to_thread(read)
+            except LogUnavailable:
+                return []
+            return self._fold_news(entries)
+
+    def _fold_news(self, entries: list[Entry]) -> list[Entry]:
         news: list[Entry] = []
         for e in entries:
             self._read_through = max(self._read_through, e.seq)

@@ -14,6 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
+from textual.worker import WorkerCancelled, WorkerFailed
+
 from cockpit.runbook.config import Runbook, load_runbook
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
@@ -30,6 +33,20 @@ BOB = Actor("Bob Rollback", "bob", "ops-host", "bob@example.com")
 
 def clock() -> datetime:
     return NOW
+
+
+ENDLESS = ("follow",)
+"""Worker groups that run as long as their screen (following the shared log): never waited for."""
+
+
+async def workers_done(app: App[Any]) -> None:
+    """Wait for every worker that ends by itself (a log follower runs until its screen closes)."""
+    while pending := [w for w in app.workers if w.group not in ENDLESS and not w.is_finished]:
+        for w in pending:  # (wait_for_complete([]) would wait for every worker, the endless ones too)
+            try:
+                await w.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
 
 
 @contextmanager
