@@ -1,7 +1,8 @@
-"""`cockpit log browse --config F`: the auditor's read-only TUI over the release log (issue 7).
+"""`cockpit log browse --config F`: the auditor's read-only TUI over the release log.
 
 Plugged into `cockpit log` by log_cmd._EXTENSIONS. Needs no flag token and takes no lock; the
-store is opened read-only, and entries waiting in the spool are shown, never replayed.
+store is opened read-only, and entries waiting in the spool are shown, never replayed. The list
+follows the log as other terminals append to it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The auditor's read-only release-log browser (issue 7): BrowserScreen and what it is made of."""
+"""The auditor's read-only release-log browser: BrowserScreen and what it is made of."""
 
 from cockpit.core.log.readonly import open_store
 from cockpit.ui.browser.screen import BrowserScreen
