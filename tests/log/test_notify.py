@@ -67,7 +67,7 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(tmp_path: Pa
     assert (done.delivered, done.pending) == (1, 0)
     assert len(hook.requests) == 3 and all(r["entry"]["seq"] == go.seq for r in hook.requests)
     body = hook.requests[-1]
-    assert body["text"].startswith("[prod] decision.go — release shop-1 by alice")
+    assert body["text"].startswith("[prod] release shop-1: alice")
     assert "&lt;!channel&gt; ship it &amp; go" in body["text"]  # remote text cannot ping the channel
     assert body["entry"]["hash"] == go.hash
     clock.now += timedelta(hours=1)
@@ -162,4 +162,5 @@ def test_message_says_what_the_entry_says_with_the_flag_states_in_words() -> Non
     from cockpit.core.log.entry import seal
     e = seal(new(kinds.FLAG_FLIPPED, flag="CHECKOUT_V2", before=False, after=True, requested=True, ok=True,
                  reason="layer-1"), 3, "0" * 64)
-    assert message(e)["text"] == "[prod] flag.flipped — release shop-1 by alice: CHECKOUT_V2 off → on — layer-1 (seq 3)"
+    assert message(e)["text"].startswith("[prod] release shop-1: alice flipped CHECKOUT_V2 off → on")
+    assert message(e)["text"].endswith("layer-1 (seq 3)")

@@ -90,9 +90,8 @@ def slack_escape(text: str) -> str:
 
 def message(entry: Entry) -> dict[str, Any]:
     """Slack-compatible body: `text` for humans, `entry` for machines."""
-    extra = summary(entry, 2000, words=True)  # the whole text is capped at 3000 characters below
-    text = (f"[{entry.environment}] {entry.kind} — release {entry.release_id} by {entry.actor.name}"
-            + (f": {extra}" if extra else "") + f" (seq {entry.seq})")
+    said = summary(entry, 2000, words=True)  # the sentence names who acted; capped at 3000 characters below
+    text = f"[{entry.environment}] release {entry.release_id}: {said} (seq {entry.seq})"
     return {"text": slack_escape(text[:3000]),
             "entry": {"seq": entry.seq, "at": format_at(entry.at), "release_id": entry.release_id,
                       "environment": entry.environment, "kind": entry.kind, "actor": entry.actor.to_json(),
