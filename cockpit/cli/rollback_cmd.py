@@ -40,7 +40,8 @@ def _main(args: argparse.Namespace) -> int:
         from cockpit.ui.rollback_app import run_rollback_app
 
         with opened_log(runbook) as log:
-            return run_rollback_app(runbook, log, env, stage=args.stage, actor=args.actor, force=args.force)
+            return run_rollback_app(runbook, log, env, stage=args.stage, actor=args.actor, force=args.force,
+                                    release_id=args.release_id)
     return asyncio.run(_headless(runbook, env, args))
 
 

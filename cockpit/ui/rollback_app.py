@@ -14,21 +14,25 @@ from cockpit.core.log.base import ReleaseLog
 from cockpit.core.log.entry import Actor, current_actor
 from cockpit.core.session import ReleaseSession
 from cockpit.runbook.textsafe import printable
+from cockpit.ui.live import LiveRelease, told
 from cockpit.ui.screens.rollback import RollbackScreen
 
 if TYPE_CHECKING:
+    from cockpit.core.log.entry import Entry
     from cockpit.runbook.config import Runbook
 
 
-class RollbackApp(App[str | None]):
+class RollbackApp(LiveRelease, App[str | None]):
     TITLE = "cockpit rollback"
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, runbook: Runbook, log: ReleaseLog, environment: str, actor: Actor, *,
                  clock: Callable[[], datetime] = utcnow, on_close: list[Callable[[], None]] | None = None,
-                 **screen_kw: Any) -> None:
+                 release_id: str | None = None, **screen_kw: Any) -> None:
         super().__init__()
         self.release_args = (runbook, log, environment, actor)
+        self.release_id = release_id
+        self.session: ReleaseSession | None = None
         self.clock = clock
         self.screen_kw = screen_kw
         self.on_close = on_close or []
@@ -40,11 +44,25 @@ class RollbackApp(App[str | None]):
     async def attach(self) -> None:
         """The environment's current release, read from the log; the wizard acts on it."""
         try:
-            session = await ReleaseSession.attach(*self.release_args, clock=self.clock)
+            session = await ReleaseSession.attach(*self.release_args, release_id=self.release_id, clock=self.clock)
         except Exception as e:  # noqa: BLE001 - said on exit, never a traceback on the incident screen
             self.exit(None, return_code=1, message=printable(f"cannot read the release log: {type(e).__name__}: {e}"))
             return
+        if self.release_id and not session.opened:
+            self.exit(None, return_code=1, message=printable(
+                f"{session.environment} has no release {self.release_id} in the log"))
+            return
+        self.session = session
         self.push_screen(RollbackScreen(session, **self.screen_kw), self.exit)
+        self.follow_log(session.log)
+
+    def live_session(self) -> ReleaseSession | None:
+        return self.session
+
+    def release_changed(self, news: list[Entry]) -> None:
+        """Another terminal acted on the release being rolled back: say who did what."""
+        for line in told(news):
+            self.notify(line, title="From another terminal", markup=False, timeout=10)
 
     async def action_quit(self) -> None:
         """ctrl+q while a step runs asks first, as the wizard's own leave key does."""
@@ -67,7 +85,8 @@ def make_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, actor
 
 
 def run_rollback_app(runbook: Runbook, log: ReleaseLog, environment: str, *, stage: str | None = None,
-                     actor: str | None = None, force: bool = False) -> int:
+                     actor: str | None = None, force: bool = False, release_id: str | None = None) -> int:
     """Run the wizard on a terminal; exit 0 when the rollback finished done, 1 otherwise."""
-    outcome = make_rollback_app(runbook, log, environment, current_actor(actor), stage=stage, force=force).run()
+    outcome = make_rollback_app(runbook, log, environment, current_actor(actor), stage=stage, force=force,
+                                release_id=release_id).run()
     return 0 if outcome == "done" else 1

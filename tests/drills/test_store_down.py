@@ -24,6 +24,7 @@ from cockpit.demo import DEMO_TOKEN
 from cockpit.ui.app import make_app
 from tests.helpers.cluster import Cluster
 from tests.helpers.demo import Demo, in_cutover
+from tests.ui.fixtures import workers_done
 
 ROOT = Path(__file__).resolve().parents[2]
 ANN = Actor("Ann", "ann", "laptop")
@@ -82,18 +83,18 @@ async def test_kill_switch_and_rollback_hold_while_the_shared_log_is_down(
         demo.target.flags.add(f, True)  # back on, set in the demo state directly: setup, not the drill
     app = make_app(demo.runbook, open_log(demo.runbook), actor=ANN, refresh_every=None, take_on_open=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.session is not None and app.session.release_id == release_id
         assert app.current_mode == "cutover"
         app.poll_log_status()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         assert "shared release log is away" in app.view.log_status
         app.screen.query_one("#stages").move_cursor(row=1)  # layer-1
         await pilot.press("k")
         await pilot.pause()
         await pilot.press(*"still failing", "enter")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert not any(demo.target.flags.get(f) for f in flags)
         assert app.session.state.stage("layer-1").status.value == "killed"
