@@ -20,12 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cockpit.cli.common import EXIT_OK, CliError
+from cockpit.cli.common import EXIT_OK, EXIT_USAGE, CliError
 from cockpit.core.secrets import env_name
 
 if TYPE_CHECKING:  # the demo is imported only when the command runs
     from cockpit.demo.scratch import Scratch
     from cockpit.demo.target import DemoTarget
+    from cockpit.ui.view import DemoHints
 
 SECRET = "demo-flags"
 
@@ -109,16 +110,13 @@ def _main(args: argparse.Namespace) -> int:
             runbook = load_runbook(scratch.runbook_path)
         except ConfigError as e:
             raise CliError(f"the demo runbook is invalid (a bug): {e}") from None
-        print(_banner(target, scratch, temporary=args.dir is None and not args.keep), file=info, flush=True)
+        temporary = args.dir is None and not args.keep
+        print(_banner(target, scratch, temporary=temporary), file=info, flush=True)
         try:
             if args.check_only:
                 code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
             elif _tui_available():
-                # startup: the demo target, the check or the TUI, whichever is asked for
-                from cockpit.cli.run_cmd import run_tui
-                from cockpit.core.opening import Opening
-
-                code = run_tui(Opening.from_file(scratch.runbook_path), actor=args.actor)
+                code = _run_tui(scratch, args.actor, hints(target, scratch, temporary=temporary))
             else:
                 code = run_check(runbook, env=None, ref=None, json_out=args.json, actor=args.actor)
                 print("\nThe demo target keeps running; break things with the curl lines above and run "
@@ -131,17 +129,51 @@ def _main(args: argparse.Namespace) -> int:
     return code
 
 
-def _banner(t: DemoTarget, s: Scratch, *, temporary: bool) -> str:
+def try_commands(t: DemoTarget, s: Scratch) -> list[str]:
+    """What a newcomer can do from another terminal while the demo runs: break the target, check it."""
     rb = s.runbook_path
+    return [
+        f"curl -X POST {t.url}/_demo/health/db -d '{{\"status_code\": 503}}'",
+        f"curl -X POST {t.url}/_demo/smoke -d '{{\"smoke_sso\": \"FAIL\"}}'",
+        f"cockpit check --config {rb}",
+        f"cockpit check --config {rb} --ref origin/feature/web-header-profile-menu",
+    ]
+
+
+def hints(t: DemoTarget, s: Scratch, *, temporary: bool) -> DemoHints:
+    """The same, for the cockpit's help (the banner printed before the TUI is hidden while it runs)."""
+    # startup: the TUI's view module, only when the TUI opens
+    from cockpit.ui.view import DemoHints
+
+    return DemoHints(url=t.url, flags_url=t.flags_url, runbook=str(s.runbook_path), scratch=str(s.checkout),
+                     removed_on_exit=temporary, commands=tuple(try_commands(t, s)))
+
+
+def _run_tui(scratch: Scratch, actor: str | None, demo: DemoHints) -> int:
+    """`cockpit run` on the scratch runbook, with the demo's hints in its help."""
+    # startup: Textual and the cockpit's app are imported only when a screen is opened
+    from cockpit.core.opening import Opening
+    from cockpit.ui.app import CockpitApp
+
+    opening = Opening.from_file(scratch.runbook_path)
+    app = CockpitApp(opening, actor=actor, demo=demo)
+    try:
+        app.run()
+    finally:
+        if opening.owns_log and app.log_store is not None:
+            app.log_store.close()
+    if app.startup_error:
+        raise CliError(app.startup_error, EXIT_USAGE)
+    return EXIT_OK
+
+
+def _banner(t: DemoTarget, s: Scratch, *, temporary: bool) -> str:
     return "\n".join([
         f"demo target  {t.url}   (flag API {t.flags_url})",
         f"scratch      {s.checkout}" + ("   (removed on exit; --keep keeps it)" if temporary else ""),
-        f"runbook      {rb}",
+        f"runbook      {s.runbook_path}",
         "",
         "try, from another terminal:",
-        f"  curl -X POST {t.url}/_demo/health/db -d '{{\"status_code\": 503}}'",
-        f"  curl -X POST {t.url}/_demo/smoke -d '{{\"smoke_sso\": \"FAIL\"}}'",
-        f"  cockpit check --config {rb}",
-        f"  cockpit check --config {rb} --ref origin/feature/web-header-profile-menu",
+        *(f"  {c}" for c in try_commands(t, s)),
         "",
     ])

@@ -32,7 +32,7 @@ from cockpit.runbook.outline import outline_of
 from cockpit.ui import commands
 from cockpit.ui.messages import RunCore, TakeEvidence
 from cockpit.ui.screens.readiness import ReadinessScreen
-from cockpit.ui.view import CockpitView
+from cockpit.ui.view import CockpitView, DemoHints
 from cockpit.ui.worker_errors import WorkerErrors, notify_error
 
 if TYPE_CHECKING:
@@ -68,12 +68,13 @@ class CockpitApp(WorkerErrors, App[None]):
 
     def __init__(self, opening: Opening, *, environment: str | None = None,
                  ref: str | None = None, actor: Actor | str | None = None, clock: Callable[[], datetime] = utcnow,
-                 refresh_every: float | None = 30.0, take_on_open: bool = True) -> None:
+                 refresh_every: float | None = 30.0, take_on_open: bool = True,
+                 demo: DemoHints | None = None) -> None:
         super().__init__()
         self.opening = opening
         environment = environment or opening.outline.default_environment
         self.view = CockpitView(outline=opening.outline, environment=environment,
-                                changed=Signal(self, "release-changed"))
+                                changed=Signal(self, "release-changed"), demo=demo)
         """What the screens show; handed down to each of them."""
         self.runbook: Runbook | None = None
         self.log_store: ReleaseLog | None = None
@@ -223,6 +224,10 @@ class CockpitApp(WorkerErrors, App[None]):
                                        confirm_label="Quit"), lambda ok: self.exit() if ok else None)
 
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """What the release's phase has ruled out shows disabled (key bar, palette), never refused once tried."""
+        return None if commands.closed(action, self.view.session) else True
+
     def action_retake(self) -> None:
         self.take_evidence()
 
@@ -232,7 +237,7 @@ class CockpitApp(WorkerErrors, App[None]):
     def action_help(self) -> None:
         from cockpit.ui.screens.help import HelpScreen  # startup: modal screens load on first use
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.view.demo))
 
     @refusal_notified
     def action_signoff(self) -> None:
@@ -320,7 +325,7 @@ class CockpitApp(WorkerErrors, App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for a in commands.GLOBAL + getattr(screen, "ACTIONS", []):
-            if a.action == "quit":
+            if a.action == "quit" or commands.closed(a.action, self.view.session):
                 continue
             yield SystemCommand(a.title, a.help, lambda a=a: self.run_action_string(a.action, screen))
 

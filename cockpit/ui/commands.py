@@ -1,12 +1,19 @@
 """The cockpit's actions, registered once: footer bindings, the command palette and the help screen
 all read this table, so a key and its description can never disagree.
+
+`closed` says which actions the release's phase has ruled out; the screens' and the app's
+`check_action` show those disabled (key bar, palette) instead of refusing them once tried.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+
+if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
 
 
 @dataclass(frozen=True)
@@ -16,15 +23,19 @@ class Action:
     title: str
     help: str
     footer: bool = True
+    bar: str = ""
+    """A shorter title for the key bar, where 80 columns hold a dozen keys."""
+    spare: bool = False
+    """Left off the key bar first when it is short (Help and the palette still list it)."""
 
 
 GLOBAL = [
-    Action("retake", "r", "Re-take evidence", "Take every check's evidence again, now"),
+    Action("retake", "r", "Re-take evidence", "Take every check's evidence again, now", bar="Re-take all"),
     Action("signoff", "s", "Sign off", "Record Release Owner, Rollback Owner and the rollback ref"),
     Action("go", "g", "GO", "Give GO (only when the gate says GO; confirm by typing the short SHA)"),
-    Action("nogo", "n", "NO-GO", "Record NO-GO with a reason (always possible)"),
-    Action("switch('readiness')", "1", "Readiness", "The checklist, evidence and verdict"),
-    Action("switch('cutover')", "2", "Cutover", "Stages in order: flip, watch, mark stable, kill switch"),
+    Action("nogo", "n", "NO-GO", "Record NO-GO with a reason (any time before GO)"),
+    Action("switch('readiness')", "1", "Readiness", "The checklist, evidence and verdict", spare=True),
+    Action("switch('cutover')", "2", "Cutover", "Stages in order: flip, watch, mark stable, kill switch", spare=True),
     Action("rollback", "ctrl+r", "Rollback", "Open the guided rollback for this release", footer=False),
     Action("browse", "ctrl+l", "Browse log", "The release log, read-only, with integrity check", footer=False),
     Action("help", "question_mark", "Help", "Keys and what the cockpit does"),
@@ -33,13 +44,15 @@ GLOBAL = [
 
 READINESS = [
     Action("tick", "space", "Tick", "Tick the highlighted manual item, with a note"),
-    Action("retake_one", "t", "Re-take item", "Re-take the highlighted item's evidence"),
+    Action("retake_one", "t", "Re-take item", "Re-take the highlighted item's evidence", bar="Re-take",
+           spare=True),
     Action("raw", "enter", "Raw", "Show the highlighted item's raw excerpt", footer=False),
 ]
 
 CUTOVER = [
-    Action("start_stage", "f", "Flip stage", "Start the highlighted stage: its flags ON, after confirmation"),
-    Action("stable", "m", "Mark stable", "Mark the highlighted stage stable (its checks must pass)"),
+    Action("start_stage", "f", "Flip stage", "Start the highlighted stage: its flags ON, after confirmation",
+           bar="Flip"),
+    Action("stable", "m", "Mark stable", "Mark the highlighted stage stable (its checks must pass)", bar="Stable"),
     Action("kill", "k", "Kill switch", "Turn the highlighted stage's flags OFF at once"),
     Action("watch", "w", "Watch", "Re-take the highlighted stage's checks now"),
     Action("done", "D", "Done", "Close the release once every stage is stable", footer=False),
@@ -48,3 +61,24 @@ CUTOVER = [
 
 def bindings(actions: list[Action]) -> list[Binding]:
     return [Binding(a.key, a.action, a.title, show=a.footer) for a in actions]
+
+
+# The phase's own rules (cockpit.core.release.Phase): sign-off and the decision come before GO; the
+# stages are run while the release holds the lock (GO, cutover). Rules that turn with the evidence (the
+# gate, the order of stages, a monitor window) stay with the actions, which say why when tried.
+_BEFORE_GO = {"signoff", "go", "nogo"}
+_WHILE_HELD = {"start_stage", "stable", "done"}
+
+
+def closed(action: str, session: ReleaseSession | None) -> str | None:
+    """Why the release's phase rules `action` out, or None (possible; or refused with its reason when tried)."""
+    if session is None:  # still opening: the action says so when tried
+        return None
+    phase = session.state.phase
+    if action in _BEFORE_GO and not phase.before_go:
+        return f"the release is '{phase}': sign-off, GO and NO-GO are recorded before GO"
+    if action in _WHILE_HELD and not phase.holds_lock:
+        return f"the release is '{phase}': stages are run between GO and its close"
+    if action == "tick" and not (phase.before_go or phase.holds_lock):
+        return f"the release is '{phase}': its items are no longer ticked"
+    return None

@@ -19,6 +19,19 @@ if TYPE_CHECKING:
     from cockpit.runbook.outline import RunbookOutline
 
 
+@dataclass(frozen=True)
+class DemoHints:
+    """What `cockpit demo` tells a newcomer inside the cockpit: where its target answers and what to
+    try from another terminal. Shown as plain text (paths may hold `[`)."""
+
+    url: str
+    flags_url: str
+    runbook: str
+    scratch: str
+    removed_on_exit: bool
+    commands: tuple[str, ...]
+
+
 @dataclass
 class CockpitView:
     outline: RunbookOutline
@@ -34,6 +47,8 @@ class CockpitView:
     """(done, total) while evidence is being taken, else None."""
     log_status: str = ""
     """Where the log is, entries waiting in the spool, who holds the environment's lock."""
+    demo: DemoHints | None = None
+    """Set by `cockpit demo`: its target and the commands to try (the help shows them)."""
 
     def publish(self) -> None:
         self.changed.publish(self)

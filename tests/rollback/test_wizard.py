@@ -14,9 +14,11 @@ from cockpit.core.session import ReleaseSession
 from cockpit.ui.rollback_app import make_rollback_app
 from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
+from cockpit.ui.widgets.keybar import KeyBar
 from tests.rollback.conftest import Demo
 from tests.rollback.release import BOB, LAYER_FLAGS, go_release
 from tests.rollback.test_runner import deployed_sha
+from tests.ui.fixtures import workers_done
 
 AVAIL = LAYER_FLAGS["layer-1"]
 
@@ -26,10 +28,10 @@ def app_for(demo: Demo, **kw):  # type: ignore[no-untyped-def]
 
 
 async def settle(pilot: Pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Every worker done but the log follower, which runs as long as the wizard."""
+    for _ in range(2):
+        await workers_done(pilot.app)
+        await pilot.pause()
 
 
 def wizard(pilot: Pilot) -> RollbackScreen:
@@ -44,6 +46,12 @@ def text_of(pilot: Pilot, sel: str) -> str:
 
 def output(pilot: Pilot) -> str:
     return "\n".join(line.text for line in wizard(pilot).query_one("#rb-output", RichLog).lines)
+
+
+def keys(pilot: Pilot) -> dict[str, bool | None]:
+    """What the wizard's key bar draws for each of its keys (None: dimmed)."""
+    bar = wizard(pilot).query_one(KeyBar)
+    return {a: bar.state(a) for a in ("run", "skip", "abort", "leave")}
 
 
 async def confirm_step(pilot: Pilot) -> None:
@@ -62,6 +70,7 @@ def test_wizard_full_rollback(demo: Demo, released: ReleaseSession) -> None:
             facts = text_of(pilot, "#rb-facts")
             assert "v1.0.0" in facts and "bob" in facts and AVAIL in facts and "Snapshot at GO" in facts
             assert "MARKETPLACE_AVAILABILITY_ENABLED → OFF" in text_of(pilot, "#rb-detail")  # shown before it runs
+            assert keys(pilot) == {"run": True, "skip": True, "abort": True, "leave": True}
             # Cancelling the confirmation does nothing: nothing is logged, no flag moves.
             await pilot.press("enter")
             await pilot.pause()
@@ -84,6 +93,11 @@ def test_wizard_full_rollback(demo: Demo, released: ReleaseSession) -> None:
             await settle(pilot)
             assert wizard(pilot).outcome == "done"
             assert "Rollback DONE" in text_of(pilot, "#rb-detail")
+            # Closed: run, skip and abort show disabled in the key bar (and do nothing); q still leaves.
+            assert keys(pilot) == {"run": None, "skip": None, "abort": None, "leave": True}
+            await pilot.press("a")
+            await pilot.pause()
+            assert pilot.app.screen is wizard(pilot)
             await pilot.press("q")
             await pilot.pause()
         assert app.return_value == "done"

@@ -10,6 +10,7 @@ from cockpit.core.log.entry import Actor
 from cockpit.core.log.open import open_log
 from cockpit.ui.app import make_app
 from tests.helpers.demo import Demo, in_cutover
+from tests.ui.fixtures import workers_done
 
 ANN = Actor("Ann", "ann", "laptop")
 
@@ -23,7 +24,7 @@ async def test_a_release_that_cannot_open_is_explained_and_keys_do_not_crash(dem
     log = open_log(runbook)
     app = make_app(runbook, log, actor=ANN, refresh_every=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.session is None and app.open_error and "git" in app.open_error.lower()
         for key in ("s", "g", "n", "r", "space", "2", "f", "k"):
@@ -42,14 +43,14 @@ async def test_a_missing_flag_secret_at_stage_start_is_a_notification(demo: Demo
     monkeypatch.delenv("COCKPIT_SECRET_DEMO_FLAGS")
     app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
     async with app.run_test(size=(110, 32)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.current_mode == "cutover"
         app.screen.query_one("#stages").move_cursor(row=1)  # layer-1: its flag needs the flag service's token
         await pilot.press("f")
         await pilot.pause()
         await pilot.click("#confirm")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.is_running
         assert app.session.state.stage("layer-1").status.value == "pending"  # nothing half-done was recorded

@@ -18,6 +18,7 @@ from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.screens.signoff import SignOffScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from tests.helpers.demo import Demo
+from tests.ui.fixtures import workers_done
 
 ANN = Actor("Ann", "ann", "laptop", "ann@example.com")
 
@@ -25,7 +26,7 @@ ANN = Actor("Ann", "ann", "laptop", "ann@example.com")
 async def settle(pilot) -> None:  # noqa: ANN001
     """Wait until every worker is done and the screen has caught up."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
 
 
@@ -146,8 +147,9 @@ async def test_release_owner_flow_and_resume(demo: Demo) -> None:
 
     entries = list(log.entries())
     mine = [e.kind for e in entries if e.release_id == release_id]
-    expected_order = [kinds.SESSION_OPENED, kinds.EVIDENCE_TAKEN, kinds.SIGNOFF_RECORDED, kinds.DECISION_GO,
-                      kinds.FLAGS_SNAPSHOT, kinds.TAG_CREATED, kinds.STAGE_STARTED, kinds.STAGE_STABLE,
+    # GO is all or nothing: its snapshot and tag are recorded before the decision itself.
+    expected_order = [kinds.SESSION_OPENED, kinds.EVIDENCE_TAKEN, kinds.SIGNOFF_RECORDED, kinds.FLAGS_SNAPSHOT,
+                      kinds.TAG_CREATED, kinds.DECISION_GO, kinds.STAGE_STARTED, kinds.STAGE_STABLE,
                       kinds.ITEM_TICKED, kinds.TAG_CREATED, kinds.STAGE_STARTED, kinds.FLAG_FLIPPED,
                       kinds.EVIDENCE_TAKEN, kinds.ROLLBACK_STARTED, kinds.FLAG_FLIPPED, kinds.ROLLBACK_STEP]
     it = iter(mine)
@@ -164,5 +166,6 @@ async def test_release_owner_flow_and_resume(demo: Demo) -> None:
         assert app2.session.state.stage("layer-0").status is StageStatus.STABLE
         assert app2.session.state.stage("layer-1").status is StageStatus.STARTED
         table = app2.screen.query_one("#stages", DataTable)
-        assert str(table.get_cell("layer-1", "status")) == "started"
+        assert str(table.get_cell("layer-1", "status")) == "rolling back"  # no row looks live mid-rollback
+        assert str(table.get_cell("layer-1", "when")).startswith("was started until ")
     log.close()

@@ -4,13 +4,9 @@ fails validation ends the app with the key and line (exit 2), also in a real ter
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from rich.text import Text
@@ -22,6 +18,8 @@ from cockpit.runbook.outline import read_outline
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.widgets.checklist import Checklist
 from tests.helpers.demo import Demo
+from tests.ui.fixtures import workers_done
+from tests.ui.terminal import run_in_terminal
 
 ANN = Actor("Ann", "ann", "laptop")
 
@@ -62,7 +60,7 @@ async def test_the_checklist_is_painted_before_the_runbook_is_loaded(demo: Demo)
 
         go_on.set()
         for _ in range(3):
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
         assert app.session is not None and app.runbook is demo.runbook
         assert [k for k in row_keys(app) if not k.startswith("stage:")] == checks  # the same rows, now live
@@ -88,40 +86,6 @@ async def test_a_runbook_that_fails_validation_ends_the_app_with_key_and_line(de
 
 
 # -- the real command in a real (pseudo) terminal ----------------------------------------------------
-
-def run_in_terminal(args: list[str], cwd: Path, *, until: str | None = None, keys: bytes = b"",
-                    timeout: float = 60) -> tuple[int, str]:
-    """Run `cockpit ARGS` on a pty (80x24); when `until` shows on screen, type `keys`. Returns the
-    exit code and everything the terminal received."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the cockpit, with the pty as its terminal
-        os.chdir(cwd)
-        os.environ.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
-        os.execv(sys.executable, [sys.executable, "-m", "cockpit", *args])
-    seen, sent, deadline = b"", False, time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:  # EIO: the child has closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if until and not sent and until.encode() in seen:
-                time.sleep(0.3)
-                os.write(fd, keys)
-                sent = True
-        else:
-            os.kill(pid, 9)
-            raise AssertionError(f"cockpit {' '.join(args)} did not end in {timeout}s:\n{seen.decode(errors='replace')[-2000:]}")
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
-
 
 def test_cockpit_run_in_a_terminal_paints_and_quits(demo: Demo) -> None:
     first = demo.runbook.checks[0].label

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from tests.helpers.demo import Demo
+from tests.ui.fixtures import workers_done
 
 
 class Host(App[None]):
@@ -59,7 +60,7 @@ async def test_cutover_actions_say_why_before_asking_anything(demo: Demo) -> Non
     await in_cutover(demo.runbook, log, Actor("Ann", "ann", "laptop"))  # layer-0 started, its window open
     app = make_app(demo.runbook, log, actor=Actor("Ann", "ann", "laptop"), refresh_every=None, take_on_open=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         screen = app.screen
         screen.query_one("#stages").move_cursor(row=1)  # layer-1: layer-0 is not stable yet
@@ -83,7 +84,7 @@ async def test_quit_while_an_action_runs_asks_first(demo: Demo) -> None:
     release = asyncio.Event()
     app = make_app(demo.runbook, open_log(demo.runbook), refresh_every=None, take_on_open=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         app.post_message(RunCore(release.wait))  # stands for a flip or GO in progress
         await pilot.pause()
         await pilot.press("ctrl+q")
@@ -93,7 +94,7 @@ async def test_quit_while_an_action_runs_asks_first(demo: Demo) -> None:
         await pilot.pause()
         assert app.is_running
         release.set()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.press("ctrl+q")  # nothing runs: leaves at once
         await pilot.pause()
         assert not app.is_running

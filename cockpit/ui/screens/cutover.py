@@ -26,7 +26,7 @@ from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.evidence import detail_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
-from cockpit.ui.widgets.verdict import VerdictBanner
+from cockpit.ui.widgets.verdict import VerdictBanner, phase_text
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import StageConfig
@@ -34,6 +34,22 @@ if TYPE_CHECKING:
 COLUMNS = [("status", "Status"), ("stage", "Stage"), ("flags", "Flags"), ("checks", "Checks"), ("when", "Since")]
 STAGE_STYLE = {StageStatus.PENDING: "dim", StageStatus.STARTED: "bold cyan", StageStatus.STABLE: "bold green",
                StageStatus.KILLED: "bold red"}
+
+
+def _covered(session: ReleaseSession, stage_id: str) -> bool:
+    """The stage had started and a rollback (of the release, or of this stage) covers it."""
+    rb = session.state.rollback
+    return rb is not None and rb.scope in ("all", f"stage:{stage_id}") and \
+        session.state.stage(stage_id).status is not StageStatus.PENDING
+
+
+def stage_status(session: ReleaseSession, stage_id: str) -> Text:
+    """A stage's status; once a rollback covers it, it says so: no row still looks live."""
+    st = session.state.stage(stage_id).status
+    if _covered(session, stage_id):  # when it was rolled back: the "since" column
+        phase = session.state.phase.value
+        return Text(phase, style="bold red" if phase == "rollback failed" else "bold magenta")
+    return Text(st.value, style=STAGE_STYLE[st])
 
 
 def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
@@ -53,6 +69,7 @@ def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
 class CutoverScreen(Screen[None]):
     ACTIONS = commands.CUTOVER
     BINDINGS = commands.bindings(commands.CUTOVER)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # 80x24: the stages before the detail pane
 
     def __init__(self, view: CockpitView) -> None:
         super().__init__()
@@ -78,9 +95,16 @@ class CutoverScreen(Screen[None]):
             table.add_column(label, key=key)
         for s in self._stages():
             table.add_row(Text("pending"), Text(s.id, style="bold"), Text(""), Text(""), Text(""), key=s.id)
-        self.view.changed.subscribe(self, lambda _: self.render_state())
+        self.view.changed.subscribe(self, lambda _: self._changed())
         self.set_interval(1.0, self.render_state)  # the "since" column and the monitor window tick
         self.render_state()
+
+    def _changed(self) -> None:
+        self.render_state()
+        self.refresh_bindings()  # the release (maybe written by another process) may have closed actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if commands.closed(action, self.view.session) else True
 
     def _stages(self) -> list[StageConfig]:
         return self.view.runbook.stages if self.view.runbook else []
@@ -89,7 +113,7 @@ class CutoverScreen(Screen[None]):
         shown = (value.plain, str(value.style), tuple(value.spans))
         if self._cells.get((row, column)) != shown:
             self._cells[(row, column)] = shown
-            table.update_cell(row, column, value)
+            table.update_cell(row, column, value, update_width=True)
 
     def render_state(self) -> None:
         session, view = self.session, self.view
@@ -99,23 +123,27 @@ class CutoverScreen(Screen[None]):
         stage = self._highlighted()
         banner = self.query_one("#verdict", VerdictBanner)
         verdict = session.verdict()
-        if stage is None:
+        over = phase_text(session.state)
+        if over is not None:
+            banner.show_over(over)
+        elif stage is None:
             banner.show(verdict, view.taking)
         else:
             banner.show(session.stage_verdict(stage.id), view.taking, label=f"checks of {stage.id}")
         table = self.query_one("#stages", DataTable)
         for s in session.runbook.stages:
-            st = session.state.stage(s.id)
             checks = [c for c in session.runbook.checks if c.stage == s.id]
             passing = sum(1 for c in checks if (e := verdict.evidence.get(c.id)) and e.ok)
-            self._set(table, s.id, "status", Text(st.status.value, style=STAGE_STYLE[st.status]))
+            self._set(table, s.id, "status", stage_status(session, s.id))
             self._set(table, s.id, "flags", flag_states(session, s))
             self._set(table, s.id, "checks", Text(f"{passing}/{len(checks)}"))
             self._set(table, s.id, "when", Text(self._when(session, s)))
         self._show_detail(stage, verdict)
 
     def _when(self, session: ReleaseSession, s: StageConfig) -> str:
-        st = session.state.stage(s.id)
+        st, rb = session.state.stage(s.id), session.state.rollback
+        if rb is not None and _covered(session, s.id):  # its clock stopped: no "watch 5m more" after a rollback
+            return f"was {st.status.value} until {rb.started_at:%H:%M}"
         if st.status is StageStatus.STARTED and st.started_at:
             left = session.stable_after(s.id)
             since = humanize(session.clock() - st.started_at)
@@ -204,8 +232,13 @@ class CutoverScreen(Screen[None]):
         stage, session = self._highlighted(), self.session
         if stage is None or session is None:
             return
+        if not stage.flags:  # said before asking for a reason that would be typed for nothing
+            self.notify(f"{stage.id} has no flags to turn off.", severity="warning", markup=False)
+            return
+        # One key, then the reason: the prompt opens with its reason field focused; Enter turns them off.
         self.app.push_screen(
-            PromptScreen(f"KILL SWITCH {stage.id}", f"Turn OFF now: {', '.join(stage.flags)}. Why?", "reason"),
+            PromptScreen(f"KILL SWITCH {stage.id}", f"Turn OFF now: {', '.join(stage.flags)}. Why?",
+                         "a reason (goes in the log)", submit="Turn OFF"),
             lambda reason: self._kill(session, stage, reason) if reason else None)
 
     def _kill(self, session: ReleaseSession, stage: StageConfig, reason: str) -> None:

@@ -14,12 +14,12 @@ from textual.widgets import Static
 from cockpit.core.evidence import Evidence
 from cockpit.ui import commands
 from cockpit.ui.messages import RunCore, TakeEvidence
-from cockpit.ui.view import CockpitView
+from cockpit.ui.view import CockpitView, DemoHints
 from cockpit.ui.widgets.checklist import Checklist
 from cockpit.ui.widgets.evidence import age_cell, detail_cell, detail_pane, requirement_cell, status_cell
 from cockpit.ui.widgets.keybar import KeyBar
 from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
-from cockpit.ui.widgets.verdict import VerdictBanner
+from cockpit.ui.widgets.verdict import VerdictBanner, phase_text
 
 if TYPE_CHECKING:
     from cockpit.core.gate import Verdict
@@ -37,9 +37,20 @@ def item_width(screen_width: int) -> int:
 COLUMNS = [("Status", 9), ("Req", 6), ("Item", 30), ("Evidence", 0), ("Age", 6)]
 
 
+def demo_line(demo: DemoHints) -> Text:
+    """One line saying where the demo's target answers; the help says what to try from another terminal."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" demo ", style="bold reverse")
+    t.append(f" target {demo.url}  ·  ")
+    t.append("?", style="bold orange1")
+    t.append(" what to try from another terminal")
+    return t
+
+
 class ReadinessScreen(Screen[None]):
     ACTIONS = commands.READINESS
     BINDINGS = commands.bindings(commands.READINESS)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # 80x24: the checklist before the detail pane
 
     def __init__(self, view: CockpitView) -> None:
         super().__init__()
@@ -49,6 +60,8 @@ class ReadinessScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ReleaseBar(id="release")
         yield VerdictBanner(id="verdict")
+        if self.view.demo is not None:
+            yield Static(demo_line(self.view.demo), id="demo-hint")
         yield Checklist(COLUMNS, id="checklist")
         with VerticalScroll(id="detail-box"):
             yield Static(id="detail")
@@ -59,9 +72,16 @@ class ReadinessScreen(Screen[None]):
         table.set_widths({"Item": item_width(self.app.size.width)})
         self._build_rows(table, self.view.outline)
         table.focus()
-        self.view.changed.subscribe(self, lambda _: self.render_state())
+        self.view.changed.subscribe(self, lambda _: self._changed())
         self.set_interval(1.0, self.render_state)  # ages tick and stale evidence turns stale visibly
         self.render_state()
+
+    def _changed(self) -> None:
+        self.render_state()
+        self.refresh_bindings()  # the release (maybe written by another process) may have closed actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if commands.closed(action, self.view.session) else True
 
     def _build_rows(self, table: Checklist, outline: RunbookOutline) -> None:
         """The rows, drawn from the outline: the first paint comes before the runbook is validated."""
@@ -88,7 +108,11 @@ class ReadinessScreen(Screen[None]):
         now = session.clock()
         # The banner judges what GO needs, sign-off included: it never says GO while GO is impossible.
         verdict = self._verdict = session.verdict(require_signoff=True)
-        self.query_one("#verdict", VerdictBanner).show(verdict, view.taking)
+        over = phase_text(session.state)
+        if over is None:
+            self.query_one("#verdict", VerdictBanner).show(verdict, view.taking)
+        else:
+            self.query_one("#verdict", VerdictBanner).show_over(over)
         table = self.query_one("#checklist", Checklist)
         if self._rows_from != view.outline:  # never expected: tests hold them equal
             self._build_rows(table, view.outline)

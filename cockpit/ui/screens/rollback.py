@@ -1,4 +1,4 @@
-"""The rollback wizard: the incident commander's screen (issue 6).
+"""The rollback wizard: the incident commander's screen.
 
 A Screen any app can push with a release (ReleaseSession): the cockpit hands down its own, the
 `cockpit rollback` app attaches one; it depends on nothing else of the hosting app. It refreshes the
@@ -87,7 +87,7 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
         self.runner: RollbackRunner | None = None
         self.status: dict[str, str] = {}
         self.current: str | None = None
-        self.running = False
+        self._step_running = False
         self.begun = False
         self.outcome: str | None = None
         self.error: str | None = None
@@ -103,7 +103,8 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
             with Vertical(id="rb-main"):
                 yield Static(id="rb-detail")
                 yield Static(id="rb-status")
-                yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False, max_lines=5000)
+                # min_width: wrapped at the pane's width, never 78 columns scrolled sideways at 80x24
+                yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20)
         yield KeyBar(actions_of(self.BINDINGS))  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
@@ -195,6 +196,7 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
 
     def _render_detail(self) -> None:
         assert self.runner is not None
+        self.refresh_bindings()  # what can be run, skipped or aborted has changed
         plan = self.runner.plan
         detail = self.query_one("#rb-detail", Static)
         status = self.query_one("#rb-status", Static)
@@ -242,6 +244,24 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
     # -- actions ------------------------------------------------------------------------------------
     def _busy(self) -> bool:
         return self.runner is None or self.running or self.outcome is not None
+
+    @property
+    def running(self) -> bool:
+        """A step (or skipping, closing) is in flight: its keys show disabled until it ends."""
+        return self._step_running
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._step_running = value
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Run, skip and abort show disabled while a step runs and once the rollback is closed."""
+        if action in ("run", "abort") and self._busy():
+            return None
+        if action == "skip" and (self._busy() or self.current in (None, CLOSE)):
+            return None
+        return True
 
     def action_run(self) -> None:
         if self._busy():

@@ -28,6 +28,7 @@ class SignOffResult:
 
 class SignOffScreen(ModalScreen[SignOffResult | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # 80x24: a compact form (cockpit.tcss)
 
     def __init__(self, session: ReleaseSession) -> None:
         super().__init__(classes="modal")

@@ -30,7 +30,7 @@ class Checklist(ScrollView, can_focus=True):
     """Rows of cells under a header line; `cursor` is the highlighted row, headings are skipped."""
 
     DEFAULT_CSS = """
-    Checklist { height: 1fr; min-height: 5; }
+    Checklist { height: 1fr; min-height: 5; overflow-x: hidden; }
     Checklist > .checklist--header { text-style: bold; background: $panel; }
     Checklist > .checklist--cursor { background: $accent 40%; text-style: bold; }
     """

@@ -1,4 +1,5 @@
-"""The GO / NO-GO banner with its reasons and the readiness progress N/M."""
+"""The GO / NO-GO banner with its reasons and the readiness progress N/M — or, once the release is
+over or being rolled back, what happened to it instead (a verdict would no longer mean anything)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
     from cockpit.core.gate import Verdict
+    from cockpit.core.release import ReleaseState
+
+CLOSED = "Sign-off, GO, NO-GO and the stage actions are closed"
 
 
 def verdict_text(verdict: Verdict, taking: tuple[int, int] | None, *, label: str = "release checks",
@@ -34,14 +38,49 @@ def verdict_text(verdict: Verdict, taking: tuple[int, int] | None, *, label: str
     return t
 
 
+def phase_text(state: ReleaseState) -> Text | None:
+    """The banner of a release that is rolled back, being rolled back, or done; None while the gate decides."""
+    phase, rb = state.phase.value, state.rollback
+    if rb is None:
+        if not state.done:
+            return None
+        t = Text()
+        t.append(" DONE ", style="bold white on green")
+        t.append("  the release was closed: every stage stable")
+        t.append(f"\n • {CLOSED}; the evidence and the stages stay as they were.")
+        return t
+    style = "bold white on red" if phase == "rollback failed" else "bold white on magenta"
+    t = Text()
+    t.append(f" {phase.upper()} ", style=style)
+    scope = "the whole release" if rb.scope == "all" else rb.scope.replace("stage:", "stage ")
+    t.append(f"  {printable(rb.by, one_line=True)} started rolling back {scope} at {rb.started_at:%H:%M}")
+    if rb.finished_at is not None:
+        t.append(f"; {rb.outcome} at {rb.finished_at:%H:%M}")
+    steps = ", ".join(f"{k} {v.get('outcome', '?')}" for k, v in rb.steps.items())
+    t.append(f"\n • steps: {steps or 'none finished yet'}")
+    t.append(f"\n • {CLOSED}.")
+    if phase != "rolled back":
+        t.append("\n • ctrl+r opens the rollback to " + ("resume it." if phase == "rolling back" else "try again."))
+    return t
+
+
 class VerdictBanner(Static):
     DEFAULT_CSS = """
     VerdictBanner { height: auto; max-height: 10; padding: 0 1; border: round $primary; }
     VerdictBanner.-go { border: round $success; }
     VerdictBanner.-nogo { border: round $error; }
+    VerdictBanner.-over { border: round $secondary; }
     """
 
     def show(self, verdict: Verdict, taking: tuple[int, int] | None, label: str = "release checks") -> None:
-        self.set_class(verdict.go, "-go")
-        self.set_class(not verdict.go, "-nogo")
+        self._look("-go" if verdict.go else "-nogo")
         self.update(verdict_text(verdict, taking, label=label))
+
+    def show_over(self, text: Text) -> None:
+        """What became of the release, instead of a verdict."""
+        self._look("-over")
+        self.update(text)
+
+    def _look(self, name: str) -> None:
+        for look in ("-go", "-nogo", "-over"):
+            self.set_class(look == name, look)

@@ -25,7 +25,17 @@ class Scene:
     make_app: Callable[[Path], App[Any]]
     """Builds the app in a scratch folder (its own log, repo, demo target...)."""
     run_before: Callable[[Pilot], Awaitable[None]] | None = None
-    size: tuple[int, int] = (100, 32)
+    size: tuple[int, int] = (120, 40)
+
+
+WIDE, SMALL = (120, 40), (80, 24)
+
+
+def at_both_sizes(name: str, make_app: Callable[[Path], App[Any]],
+                  run_before: Callable[[Pilot], Awaitable[None]] | None = None, *,
+                  small_name: str | None = None) -> list[Scene]:
+    """The scene at 120x40 (`name`) and at 80x24 (`name-80x24`): every screen must work in a small terminal."""
+    return [Scene(name, make_app, run_before, WIDE), Scene(small_name or f"{name}-80x24", make_app, run_before, SMALL)]
 
 
 def all_scenes() -> list[Scene]:

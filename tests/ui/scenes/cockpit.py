@@ -1,5 +1,6 @@
-"""Scenes of the release owner's cockpit: readiness (NO-GO, at 80x24), sign-off, GO confirmation,
-cutover and help."""
+"""Scenes of the release owner's cockpit, each at 120x40 and 80x24: readiness (NO-GO), sign-off, GO
+confirmation, cutover, the kill switch's prompt, a rolled-back release (readiness and cutover), help,
+and the help of `cockpit demo`."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from textual.widgets import DataTable, Input
 
 from cockpit.core import kinds
 from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.view import DemoHints
 from cockpit.ui.widgets.checklist import Checklist
-from tests.ui.fixtures import ANN, BOB, clock, evidence_for, scene_release
-from tests.ui.scenes import Scene
+from tests.ui.fixtures import ANN, BOB, clock, evidence_for, scene_release, workers_done
+from tests.ui.scenes import at_both_sizes
 
 DB_DOWN = {"health-db": ("server error HTTP 503 Service Unavailable (expected 200)",
                          '{"status": "down", "error": "[bold red]pool exhausted[/] \x1b[2J"}')}
 
 
-def _app(rel) -> CockpitApp:  # noqa: ANN001
-    return make_app(rel.runbook, rel.log, actor=ANN, clock=clock, refresh_every=None, take_on_open=False)
+def _app(rel, **kw) -> CockpitApp:  # noqa: ANN001
+    return make_app(rel.runbook, rel.log, actor=ANN, clock=clock, refresh_every=None, take_on_open=False, **kw)
 
 
 def readiness_nogo(tmp: Path) -> CockpitApp:
@@ -29,7 +31,7 @@ def readiness_nogo(tmp: Path) -> CockpitApp:
 
 
 async def settle(pilot: Pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
     for inp in pilot.app.screen.query(Input):
         inp.cursor_blink = False
@@ -76,7 +78,7 @@ async def press_go(pilot: Pilot) -> None:
     await settle(pilot)
 
 
-def in_cutover(tmp: Path) -> CockpitApp:
+def _cutover_release(tmp: Path):  # noqa: ANN202
     rel = scene_release(tmp)
     ev = evidence_for(rel.runbook)
     for d in ev:
@@ -96,7 +98,27 @@ def in_cutover(tmp: Path) -> CockpitApp:
     rel.add(kinds.FLAG_FLIPPED, {"flag": "MARKETPLACE_AVAILABILITY_ENABLED", "before": False, "after": True,
                                  "requested": True, "ok": True, "stage": "layer-1"}, minutes_ago=10)
     rel.add(kinds.NOTE, {"text": "Bob watching the availability dashboard"}, minutes_ago=5, actor=BOB)
-    return _app(rel)
+    return rel
+
+
+def in_cutover(tmp: Path) -> CockpitApp:
+    return _app(_cutover_release(tmp))
+
+
+async def rolled_back(pilot: Pilot) -> None:
+    """Layer-1 broke the availability page: the release owner rolled it back (the wizard of ctrl+r records
+    through the cockpit's own session); the cockpit then shows the rolled-back release."""
+    await settle(pilot)
+    session = pilot.app.session
+    await session.record(kinds.ROLLBACK_STARTED, {"rollback_ref": "v1.0.0", "scope": "all"})
+    await session.record(kinds.FLAG_FLIPPED, {"flag": "MARKETPLACE_AVAILABILITY_ENABLED", "before": True,
+                                              "after": False, "requested": False, "ok": True, "stage": "layer-1"})
+    for step in ("flags", "deploy", "verify"):
+        await session.record(kinds.ROLLBACK_STEP, {"step": step, "outcome": "done", "detail": "ok"})
+    await session.record(kinds.ROLLBACK_FINISHED, {"outcome": "done", "elapsed_s": 118.0,
+                                                   "note": "catalog mode restored"})
+    pilot.app.view.publish()
+    await settle(pilot)
 
 
 async def highlight_layer1(pilot: Pilot) -> None:
@@ -106,17 +128,53 @@ async def highlight_layer1(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def rolled_back_readiness(pilot: Pilot) -> None:
+    await rolled_back(pilot)
+    await pilot.press("1")
+    await settle(pilot)
+
+
+async def rolled_back_cutover(pilot: Pilot) -> None:
+    await rolled_back(pilot)
+    await highlight_layer1(pilot)
+
+
+async def kill_layer1(pilot: Pilot) -> None:
+    await highlight_layer1(pilot)
+    await pilot.press("k")
+    await settle(pilot)
+    await pilot.press(*"availability page 500s")
+    await settle(pilot)
+
+
 async def open_help(pilot: Pilot) -> None:
     await settle(pilot)
     await pilot.press("question_mark")
     await settle(pilot)
 
 
+# What `cockpit demo` hands the cockpit, fixed (its port and scratch folder change every run).
+DEMO = DemoHints(url="http://127.0.0.1:8765", flags_url="http://127.0.0.1:8765/admin",
+                 runbook="/tmp/cockpit-demo-x1y2z3/shop/demo.toml", scratch="/tmp/cockpit-demo-x1y2z3/shop",
+                 removed_on_exit=True, commands=(
+                     "curl -X POST http://127.0.0.1:8765/_demo/health/db -d '{\"status_code\": 503}'",
+                     "cockpit check --config /tmp/cockpit-demo-x1y2z3/shop/demo.toml"))
+
+
+def demo_help(tmp: Path) -> CockpitApp:
+    rel = scene_release(tmp)
+    rel.add(kinds.EVIDENCE_TAKEN, {"evidence": evidence_for(rel.runbook)}, minutes_ago=2)
+    return _app(rel, demo=DEMO)
+
+
 SCENES = [
-    Scene("cockpit-readiness-nogo", readiness_nogo, highlight_db, size=(110, 36)),
-    Scene("cockpit-readiness-80x24", readiness_nogo, highlight_db, size=(80, 24)),
-    Scene("cockpit-signoff", signed, open_signoff, size=(110, 36)),
-    Scene("cockpit-go-confirm", ready_for_go, press_go, size=(110, 36)),
-    Scene("cockpit-cutover", in_cutover, highlight_layer1, size=(110, 36)),
-    Scene("cockpit-help", signed, open_help, size=(110, 36)),
+    *at_both_sizes("cockpit-readiness-nogo", readiness_nogo, highlight_db, small_name="cockpit-readiness-80x24"),
+    *at_both_sizes("cockpit-signoff", signed, open_signoff),
+    *at_both_sizes("cockpit-go-confirm", ready_for_go, press_go),
+    *at_both_sizes("cockpit-cutover", in_cutover, highlight_layer1),
+    *at_both_sizes("cockpit-kill-switch", in_cutover, kill_layer1),
+    *at_both_sizes("cockpit-rolled-back", in_cutover, rolled_back_readiness),
+    *at_both_sizes("cockpit-rolled-back-cutover", in_cutover, rolled_back_cutover),
+    *at_both_sizes("cockpit-help", signed, open_help),
+    *at_both_sizes("cockpit-demo-help", demo_help, open_help),
 ]

@@ -1,4 +1,4 @@
-"""Scenes of the rollback wizard, one per step (issue 6).
+"""Scenes of the rollback wizard, one per step, each at 120x40 and 80x24.
 
 Deterministic: git commit dates are fixed (so SHAs and the release id are), the clock is a manual
 one the scene advances, the terminal size is fixed; no port or temp path reaches the screen.
@@ -14,8 +14,8 @@ from typing import Any
 from textual.app import App
 from textual.pilot import Pilot
 
-from tests.ui.fixtures import temp_env
-from tests.ui.scenes import Scene
+from tests.ui.fixtures import temp_env, workers_done
+from tests.ui.scenes import at_both_sizes
 
 T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 GIT_DATE = "2025-03-01T12:00:00+00:00"
@@ -73,7 +73,7 @@ def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
 
 async def _settle(pilot: Pilot) -> None:
     for _ in range(2):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
 
 
@@ -120,12 +120,12 @@ async def closed(pilot: Pilot) -> None:
     await _settle(pilot)
 
 
-SIZE = (110, 34)
 SCENES = [
-    Scene("rollback-1-plan", make_app, plan, SIZE),
-    Scene("rollback-2-confirm-flags", make_app, confirm_flags, SIZE),
-    Scene("rollback-3-deploy", make_app, deploy_step, SIZE),
-    Scene("rollback-4-deploy-failed", lambda tmp: make_app(tmp, deploy_prefix="DEMO_DEPLOY_FAIL=1 "), deploy_failed, SIZE),
-    Scene("rollback-5-verify", make_app, verify_done, SIZE),
-    Scene("rollback-6-closed", make_app, closed, SIZE),
+    *at_both_sizes("rollback-1-plan", make_app, plan),
+    *at_both_sizes("rollback-2-confirm-flags", make_app, confirm_flags),
+    *at_both_sizes("rollback-3-deploy", make_app, deploy_step),
+    *at_both_sizes("rollback-4-deploy-failed", lambda tmp: make_app(tmp, deploy_prefix="DEMO_DEPLOY_FAIL=1 "),
+                   deploy_failed),
+    *at_both_sizes("rollback-5-verify", make_app, verify_done),
+    *at_both_sizes("rollback-6-closed", make_app, closed),
 ]
