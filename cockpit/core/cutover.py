@@ -118,7 +118,9 @@ class CutoverActions:
         prefix = self.runbook.release.tag_prefix
         if not prefix:
             return []
-        name = f"{prefix}{suffix}"
+        return await self._tag_named(f"{prefix}{suffix}", suffix)
+
+    async def _tag_named(self: ReleaseSession, name: str, suffix: str) -> list[str]:
         repo = self.runbook.repo_path
         message = f"{self.release_id}: {self.actor.name} before {suffix}"
         try:
@@ -146,8 +148,10 @@ class CutoverActions:
         status = self.state.stage(stage_id).status
         if status in (StageStatus.STARTED, StageStatus.STABLE):
             return f"stage '{stage_id}' is already {status}"
-        verdict = self.stage_verdict(stage_id)
-        return None if verdict.go else "; ".join(verdict.reasons)
+        # Checks that a step of the stage re-takes (after its tag, say) are judged there, not here.
+        deferred = self.deferred_checks(stage_id)
+        reasons = [i.text for i in self.stage_verdict(stage_id).items if i.blocking and i.check_id not in deferred]
+        return "; ".join(reasons) or None
 
     def stage_verdict(self: ReleaseSession, stage_id: str) -> Verdict:
         return self.verdict(stage=stage_id)
@@ -159,6 +163,11 @@ class CutoverActions:
         refusal = self.stage_refusal(stage_id)
         if refusal:
             raise ActionRefused(refusal)
+        if stage.steps:  # its procedure does the rest, step by step (core/procedure.py)
+            await self._hold_lock()
+            await self.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags,
+                                                    "steps": [sid for sid, _ in self.procedure(stage_id)]})
+            return Outcome(problems=[])
         # The flag service first: a missing token refuses the stage before anything is recorded.
         backend = self.flag_backend() if stage.flags else None
         try:
@@ -192,6 +201,9 @@ class CutoverActions:
             return f"stages are marked stable during the cutover; this release is '{self.state.phase}'"
         if st.status is not StageStatus.STARTED:
             return f"only a started stage can be marked stable; '{stage_id}' is {st.status}"
+        pending = self.pending_steps(stage_id)
+        if pending:
+            return f"stage '{stage_id}' has steps not done: {', '.join(pending)}"
         left = self.stable_after(stage_id)
         if left is not None:
             return f"stage '{stage_id}' is in its monitor window for {humanize(left)} more"

@@ -55,6 +55,7 @@ class StageStatus(StrEnum):
     STARTED = "started"
     STABLE = "stable"
     KILLED = "killed"
+    ABORTED = "aborted"
 
 
 @dataclass
@@ -62,6 +63,10 @@ class StageState:
     status: StageStatus = StageStatus.PENDING
     started_at: datetime | None = None
     stable_at: datetime | None = None
+    steps: dict[str, str] = field(default_factory=dict)
+    """step id -> started | done | failed | skipped (its procedure, core/procedure.py)."""
+    step_started: dict[str, datetime] = field(default_factory=dict)
+    """step id -> when it was last started."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,8 @@ def _flipped(s: ReleaseState, e: Entry) -> None:
 def _stage_started(s: ReleaseState, e: Entry) -> None:
     st = s.stage(e.payload.get("stage", ""))
     st.status, st.started_at = StageStatus.STARTED, e.at
+    st.steps.clear()  # started again (after a kill or an abort): its procedure runs from the top
+    st.step_started.clear()
 
 
 def _stage_stable(s: ReleaseState, e: Entry) -> None:
@@ -242,6 +249,19 @@ def _stage_stable(s: ReleaseState, e: Entry) -> None:
 
 def _stage_killed(s: ReleaseState, e: Entry) -> None:
     s.stage(e.payload.get("stage", "")).status = StageStatus.KILLED
+
+
+def _stage_aborted(s: ReleaseState, e: Entry) -> None:
+    s.stage(e.payload.get("stage", "")).status = StageStatus.ABORTED
+
+
+def _step_started(s: ReleaseState, e: Entry) -> None:
+    st, step = s.stage(e.payload.get("stage", "")), e.payload.get("step", "")
+    st.steps[step], st.step_started[step] = "started", e.at
+
+
+def _step_finished(s: ReleaseState, e: Entry) -> None:
+    s.stage(e.payload.get("stage", "")).steps[e.payload.get("step", "")] = e.payload.get("outcome", "failed")
 
 
 def _tag(s: ReleaseState, e: Entry) -> None:
@@ -293,6 +313,9 @@ _APPLY = {
     kinds.STAGE_STARTED: _stage_started,
     kinds.STAGE_STABLE: _stage_stable,
     kinds.STAGE_KILLED: _stage_killed,
+    kinds.STAGE_ABORTED: _stage_aborted,
+    kinds.STEP_STARTED: _step_started,
+    kinds.STEP_FINISHED: _step_finished,
     kinds.TAG_CREATED: _tag,
     kinds.ROLLBACK_STARTED: _rb_started,
     kinds.ROLLBACK_STEP: _rb_step,

@@ -133,6 +133,10 @@ class Runs:
         base = self._base(key)
         return base.with_suffix(".json"), base.with_suffix(".out"), base.with_suffix(".status")
 
+    def output_path(self, key: str) -> Path:
+        """The whole output of the step's last run (kept beside the log's spool)."""
+        return self._paths(key)[1]
+
     # -- what is there ----------------------------------------------------------------------
     def find(self, key: str) -> Run | None:
         """The last run of this step, if its marker is there."""

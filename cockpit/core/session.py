@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cockpit import __version__
 from cockpit.core import gitrepo, kinds
 from cockpit.core.cutover import CutoverActions
+from cockpit.core.procedure import StageProcedure
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
@@ -117,7 +118,7 @@ def no_release_id(runbook: Runbook, environment: str) -> str:
 
 
 @dataclass
-class ReleaseSession(CutoverActions):
+class ReleaseSession(CutoverActions, StageProcedure):
     runbook: Runbook
     log: ReleaseLog
     environment: str

@@ -12,11 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError,
-                      WithJsonSchema, field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
+                      model_validator)
 
 from cockpit.runbook.config_errors import describe_errors, located
-from cockpit.runbook.durations import DURATION_REGEX, format_duration, parse_duration, parse_positive_duration
+from cockpit.runbook.fields import Duration, Identifier, Timeout
+from cockpit.runbook.steps import Step
 from cockpit.runbook.methods import CheckMethods, RunbookMethods
 from cockpit.runbook.placeholders import (FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem,
                                           names_in)
@@ -30,23 +31,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30s", "15m", "2h"]}),
-]
-"""A duration field: written "30s", "15m", a number of seconds; read as a timedelta."""
-
-Timeout = Annotated[
-    timedelta,
-    BeforeValidator(parse_positive_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["500ms", "30s", "15m"]}),
-]
-"""A duration something waits for (a timeout, a lease): positive."""
-
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=100)]
 
 
 def _flag_name(name: str) -> str:
@@ -162,6 +146,16 @@ class StageConfig(_Model):
     """Stages that must be marked stable before this one may start."""
     monitor: Duration | None = None
     """How long to watch health after the flip before the stage may be marked stable."""
+    steps: list[Step] = []
+    """The stage's procedure, in order (runbook/steps.py). Empty: the stage's tag, then its flags on."""
+
+    @model_validator(mode="after")
+    def _step_ids(self) -> StageConfig:
+        ids = [s.id or f"{s.kind}-{i}" for i, s in enumerate(self.steps, 1)]
+        dup = {i for i, n in Counter(ids).items() if n > 1}
+        if dup:
+            raise ValueError(f"step ids must be unique within a stage; repeated: {', '.join(sorted(dup))}")
+        return self
 
 
 class _CheckBase(CheckMethods, _Model):
@@ -361,6 +355,14 @@ class Runbook(RunbookMethods, _Model):
         for v in self.rollback.verify:
             if v not in ids:
                 raise ValueError(f"[rollback] verify names unknown check {v!r}")
+        for s in self.stages:
+            for step in s.steps:
+                for c in getattr(step, "checks", None) or []:
+                    if c not in ids:
+                        raise ValueError(f"stage {s.id!r}: a checks step names unknown check {c!r}")
+                for f in getattr(step, "flags", None) or []:
+                    if f not in self.all_flags:
+                        raise ValueError(f"stage {s.id!r}: a flags step names {f!r}, which no stage lists in its flags")
         if self.stages and any(s.flags for s in self.stages) and self.flags is None:
             raise ValueError("stages name flags but there is no [flags] section saying where they live")
         return self
