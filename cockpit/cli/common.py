@@ -70,6 +70,17 @@ def environment(rb: Runbook | RunbookOutline, args: argparse.Namespace) -> str:
     return env
 
 
+def step_texts(values: list[str], option: str) -> dict[str, str]:
+    """--manual / --skip values, STEP=TEXT each, as {step: text}; a malformed one is a usage error."""
+    out = {}
+    for v in values:
+        key, sep, text = v.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            raise CliError(f"{option} takes STEP=TEXT, e.g. {option} netlify='rolled back in the Netlify UI'")
+        out[key.strip()] = text.strip()
+    return out
+
+
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")  # one write, not one per token
 

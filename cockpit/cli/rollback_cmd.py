@@ -10,7 +10,7 @@ import asyncio
 import sys
 from typing import Any
 
-from cockpit.cli.common import (EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json,
+from cockpit.cli.common import (EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json, step_texts,
                                 warn_log_status)
 from cockpit.runbook.textsafe import printable
 
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stage", "-s", metavar="STAGE", help="partial rollback: restore only this stage's flags")
     p.add_argument("--yes", "-y", action="store_true", help="headless: run every step without prompts")
     p.add_argument("--note", metavar="TEXT", default="", help="closing note recorded with the outcome (headless)")
+    p.add_argument("--manual", action="append", default=[], metavar="STEP=NOTE",
+                   help="headless: confirm one of the runbook's manual rollback steps with a note (repeatable)")
     p.add_argument("--force", action="store_true",
                    help="roll back even while another release holds the environment's lock (logged)")
     p.set_defaults(func=_main)
@@ -73,7 +75,7 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
             f"rollback ref {plan.rollback_ref or '(none recorded)'}; rollback owner {plan.rollback_owner or '(none)'}")
         runner = RollbackRunner(session, plan, lock_force=args.force)
         try:
-            result = await run_headless(runner, note=args.note, out=out)
+            result = await run_headless(runner, note=args.note, out=out, manual=step_texts(args.manual, "--manual"))
         except LockRefused as e:
             raise CliError(str(e), EXIT_FAILED) from None
         warn_log_status(session)

@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json,
-                                warn_log_status)
+                                step_texts, warn_log_status)
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
@@ -45,16 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config(ab, json_out=True, release=True)
     ab.add_argument("--reason", "-m", required=True, help="why (logged)")
     p.set_defaults(func=_main)
-
-
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for v in values:
-        key, sep, text = v.partition("=")
-        if not sep or not key.strip() or not text.strip():
-            raise CliError(f"{what} takes STEP=TEXT, e.g. {what} netlify='rolled back in the Netlify UI'")
-        out[key.strip()] = text.strip()
-    return out
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -112,7 +102,7 @@ async def _start(session: ReleaseSession, args: argparse.Namespace, report: dict
     from cockpit.core.release import StageStatus  # startup: with the session
 
     stage = args.stage
-    manual, skips = _pairs(args.manual, "--manual"), _pairs(args.skip, "--skip")
+    manual, skips = step_texts(args.manual, "--manual"), step_texts(args.skip, "--skip")
     if session.state.stage(stage).status is not StageStatus.STARTED:
         outcome = await session.start_stage(stage)
         _say(args, f"{session.release_id}: stage {stage} started by {session.actor.name}")

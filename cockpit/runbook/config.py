@@ -17,6 +17,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationEr
 
 from cockpit.runbook.config_errors import describe_errors, located
 from cockpit.runbook.fields import Duration, Identifier, Timeout
+from cockpit.runbook.step_ids import step_id
 from cockpit.runbook.steps import Step
 from cockpit.runbook.methods import CheckMethods, RunbookMethods
 from cockpit.runbook.placeholders import (FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem,
@@ -148,10 +149,13 @@ class StageConfig(_Model):
     """How long to watch health after the flip before the stage may be marked stable."""
     steps: list[Step] = []
     """The stage's procedure, in order (runbook/steps.py). Empty: the stage's tag, then its flags on."""
+    rollback: list[Step] = []
+    """The stage's own rollback (seed 001's partial rollback), after its flags are restored."""
 
     @model_validator(mode="after")
     def _step_ids(self) -> StageConfig:
-        ids = [s.id or f"{s.kind}-{i}" for i, s in enumerate(self.steps, 1)]
+        _check_rollback_steps(self.rollback, f"stage {self.id!r} rollback")
+        ids = [step_id(s, i) for i, s in enumerate(self.steps, 1)]
         dup = {i for i, n in Counter(ids).items() if n > 1}
         if dup:
             raise ValueError(f"step ids must be unique within a stage; repeated: {', '.join(sorted(dup))}")
@@ -286,6 +290,26 @@ class RollbackConfig(_Model):
     """How long the deploy command may run."""
     cwd: str | None = None
     """Working directory of the deploy command, relative to the runbook."""
+    steps: list[Step] = []
+    """The rollback as the runbook declares it (seed 002's previous image, restart, health, migration
+    revert, Netlify; seed 004's DB restore): run after the flags are restored, before verify, instead of
+    the `deploy` command. {ref} is the recorded rollback ref, {sha} its SHA. Empty: `deploy`."""
+
+    @model_validator(mode="after")
+    def _declared_ids(self) -> RollbackConfig:
+        _check_rollback_steps(self.steps, "[rollback] steps")
+        return self
+
+
+def _check_rollback_steps(steps: list[Step], where: str) -> None:
+    ids = [step_id(s, i) for i, s in enumerate(steps, 1)]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{where}: step ids must be unique")
+    taken = {"flags", "verify"} & set(ids)
+    if taken:
+        raise ValueError(f"{where}: {', '.join(sorted(taken))} is the rollback's own step; give the step another id")
+    if any(s.kind == "tag" for s in steps):
+        raise ValueError(f"{where}: a rollback does not tag; tags mark what is rolled out")
 
 
 class NotifyConfig(_Model):
@@ -355,14 +379,15 @@ class Runbook(RunbookMethods, _Model):
         for v in self.rollback.verify:
             if v not in ids:
                 raise ValueError(f"[rollback] verify names unknown check {v!r}")
-        for s in self.stages:
-            for step in s.steps:
+        procedures = [(f"stage {s.id!r}", [*s.steps, *s.rollback]) for s in self.stages]
+        for where, steps in [*procedures, ("[rollback] steps", self.rollback.steps)]:
+            for step in steps:
                 for c in getattr(step, "checks", None) or []:
                     if c not in ids:
-                        raise ValueError(f"stage {s.id!r}: a checks step names unknown check {c!r}")
+                        raise ValueError(f"{where}: a checks step names unknown check {c!r}")
                 for f in getattr(step, "flags", None) or []:
                     if f not in self.all_flags:
-                        raise ValueError(f"stage {s.id!r}: a flags step names {f!r}, which no stage lists in its flags")
+                        raise ValueError(f"{where}: a flags step names {f!r}, which no stage lists in its flags")
         if self.stages and any(s.flags for s in self.stages) and self.flags is None:
             raise ValueError("stages name flags but there is no [flags] section saying where they live")
         return self

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.core.rollback.plan import STEP_TITLES
 from cockpit.core.rollback.runner import RollbackRunner, StepResult
 
 
@@ -28,8 +27,11 @@ class HeadlessOutcome:
         return 0 if self.outcome == "done" else 1
 
 
-async def run_headless(runner: RollbackRunner, *, note: str = "", out: Callable[[str], None] = print
-                       ) -> HeadlessOutcome:
+async def run_headless(runner: RollbackRunner, *, note: str = "", out: Callable[[str], None] = print,
+                       manual: dict[str, str] | None = None) -> HeadlessOutcome:
+    """`manual` holds the notes confirming the runbook's manual rollback steps (--manual STEP=NOTE): a
+    manual step without one fails the headless rollback, saying so (nobody is there to ask)."""
+    manual = manual or {}
     plan = runner.plan
     for w in plan.warnings:
         out(f"warning: {w}")
@@ -41,12 +43,18 @@ async def run_headless(runner: RollbackRunner, *, note: str = "", out: Callable[
         out(f"resuming the rollback started at {plan.started_at:%Y-%m-%d %H:%M:%S} UTC; finished steps: {done}")
     failed: StepResult | None = None
     for step in runner.pending:
-        out(f"==> {STEP_TITLES[step]}")
+        out(f"==> {plan.title(step)}")
         for line in plan.describe(step):
             out(f"    {line}")
         if step == "deploy" and plan.interrupted_deploy:
             out("    (the previous redeploy was interrupted: running it again)")
-        result = await runner.run_step(step, on_line=lambda line: out(f"    | {line}"),
+        declared = plan.step(step)
+        if declared is not None and declared.kind == "manual" and step not in manual:
+            result = await runner.fail(step, f"a person must do this and confirm it: run again with --manual {step}=NOTE")
+            out(f"<== {step}: FAILED — {result.detail}")
+            failed = result
+            break
+        result = await runner.run_step(step, note=manual.get(step, ""), on_line=lambda line: out(f"    | {line}"),
                                        on_flag=lambda o: out(f"    {o.text()}"),
                                        on_evidence=lambda e: out(f"    {'✔' if e.status.value == 'pass' else '✘'} "
                                                                  f"{e.check_id}: {e.status.value} — {e.detail}"))

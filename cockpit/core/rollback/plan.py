@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core.target import Target
 from cockpit.core.flags.base import on_off
+from cockpit.core.step_exec import Place, describe
+from cockpit.runbook.step_ids import step_id
 from cockpit.runbook.placeholders import PlaceholderError, expand
 from cockpit.core.release import Phase, ReleaseState
 
 if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
     from cockpit.runbook.config import Runbook
+    from cockpit.runbook.steps import Step
 
 STEP_TITLES: dict[str, str] = {
     "flags": "Kill switches: restore flags to their state at GO",
@@ -90,6 +93,24 @@ class RollbackPlan:
     started_at: datetime | None = None
     interrupted_deploy: bool = False
     """A deploy.started without its deploy.finished: the cockpit died while deploying."""
+    declared: tuple[tuple[str, Step], ...] = ()
+    """The runbook's own rollback steps (whole release, or the stage's), run between flags and verify."""
+    values: Mapping[str, str | None] = field(default_factory=dict)
+    """What the declared steps' placeholders become: {ref} the rollback ref, {sha} its SHA."""
+    repo: Path = Path(".")
+
+    def step(self, sid: str) -> Step | None:
+        return dict(self.declared).get(sid)
+
+    def title(self, sid: str) -> str:
+        step = self.step(sid)
+        if step is None:
+            return STEP_TITLES.get(sid, sid)
+        return step.title or describe(step, self.values, self.place)
+
+    @property
+    def place(self) -> Place:
+        return Place(repo=self.repo, stage=self.stage)
 
     @property
     def stage(self) -> str | None:
@@ -118,6 +139,9 @@ class RollbackPlan:
             if not self.verify:
                 return ["No [rollback] verify checks configured: nothing to re-take."]
             return ["Re-take this evidence and record it:", *(f"  {c}" for c in self.verify)]
+        declared = self.step(step)
+        if declared is not None:
+            return [describe(declared, self.values, self.place)]
         return []
 
     def to_json(self) -> dict[str, Any]:
@@ -239,10 +263,21 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
                         "flip, or OFF")
 
     problems: dict[str, str] = {}
-    steps = STAGE_STEPS if stage else FULL_STEPS
+    own = runbook.stage(stage).rollback if stage else runbook.rollback.steps
+    declared = tuple((step_id(s, i), s) for i, s in enumerate(own, 1))
+    if declared:
+        steps: tuple[str, ...] = ("flags", *(sid for sid, _ in declared), "verify")
+    else:
+        steps = STAGE_STEPS if stage else FULL_STEPS
     deploy_ref, command = ("", None)
-    if "deploy" in steps:
+    if "deploy" in steps or (declared and not stage):
         deploy_ref, command = _deploy(runbook, state, state.environment, problems, warnings)
+        if declared:  # the declared steps redeploy; what stops the deploy command stops those that use {ref}
+            why = problems.pop("deploy", None)
+            if why and not why.startswith("the runbook has no [rollback] deploy"):
+                for sid, s in declared:
+                    if s.kind == "command" and any("{ref}" in a or "{sha}" in a or "{short_sha}" in a for a in s.run):
+                        problems[sid] = why
     flags = _restores(runbook, state, stage)
     if flags and runbook.flags is None:
         problems["flags"] = "the runbook has no [flags] section: the cockpit cannot reach the flag service"
@@ -258,7 +293,20 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
         verify=tuple(runbook.rollback.verify), problems=problems, warnings=tuple(warnings),
         finished_steps=finished, resumed=resumed, started_at=rb.started_at if resumed and rb else None,
         interrupted_deploy=interrupted_deploy and resumed and "deploy" not in finished,
+        declared=declared, values=_values(runbook, state, deploy_ref, stage), repo=Path(runbook.repo_path),
     )
+
+
+def _values(runbook: Runbook, state: ReleaseState, deploy_ref: str, stage: str | None) -> dict[str, str | None]:
+    so = state.signoff
+    env = runbook.environments[state.environment]
+    sha = (so.rollback_sha if so else "") or None
+    return {"ref": deploy_ref or None, "sha": sha, "short_sha": sha[:7] if sha else None,
+            "rollback_ref": so.rollback_ref if so else None, "stage": stage, "env.name": state.environment,
+            "env.url": env.url, "release.name": runbook.release.name,
+            "target": state.target.ref if state.target else None,
+            "target_sha": state.target.sha if state.target else None,
+            **{f"env.{k}": v for k, v in env.vars.items()}}
 
 
 def plan_for(session: ReleaseSession, *, stage: str | None = None) -> RollbackPlan:

@@ -23,6 +23,7 @@ from cockpit.core.log.open import spool_dir
 from cockpit.core.rollback import locking
 from cockpit.core.runs import RunResult, Runs
 from cockpit.core.secrets import MissingSecret, redact
+from cockpit.core.step_exec import execute
 
 if TYPE_CHECKING:
     from cockpit.core.flags.base import FlagBackend
@@ -174,10 +175,15 @@ class RollbackRunner:
                             attempt=self._attempt(step))
         return await self._record(result)
 
+    async def fail(self, step: str, detail: str) -> StepResult:
+        """Record a step that could not be run at all (a manual step with nobody to confirm it)."""
+        return await self._record(StepResult(step, "failed", detail, attempt=self._attempt(step)))
+
     async def run_step(self, step: str, *, on_line: Callable[[str], None] | None = None,
                        on_flag: Callable[[FlagOutcome], None] | None = None,
-                       on_evidence: Callable[[Evidence], None] | None = None) -> StepResult:
-        """Run one step and record its outcome; never raises for the step's own failures."""
+                       on_evidence: Callable[[Evidence], None] | None = None, note: str = "") -> StepResult:
+        """Run one step and record its outcome; never raises for the step's own failures (a manual step
+        without its note is refused: ActionRefused)."""
         if step not in self.plan.steps:
             raise ValueError(f"step {step!r} is not in this plan ({', '.join(self.plan.steps)})")
         attempt = self._attempt(step)
@@ -188,8 +194,10 @@ class RollbackRunner:
             result = await self._flags(on_flag)
         elif step == "deploy":
             result = await self._deploy(on_line)
-        else:
+        elif step == "verify":
             result = await self._verify(on_evidence)
+        else:
+            result = await self._declared(step, on_line, note)
         result.attempt = attempt
         result.duration_s = time.monotonic() - t0
         return await self._record(result)
@@ -265,6 +273,23 @@ class RollbackRunner:
         return StepResult("deploy", "done" if res.ok else "failed", detail, lines=list(res.tail),
                           data={"ref": plan.deploy_ref, "exit_code": res.exit_code, "timed_out": res.timed_out,
                                 "deploy_s": round(res.elapsed_s, 3), "tail": tail})
+
+    # the runbook's own steps ---------------------------------------------------------------------
+    async def _declared(self, sid: str, on_line: Callable[[str], None] | None, note: str) -> StepResult:
+        plan, s = self.plan, self.session
+        step = plan.step(sid)
+        assert step is not None
+        key = f"{plan.release_id}:rollback:{sid}"
+        left = self.runs.find(key) if step.kind == "command" else None
+        last = (s.state.rollback.steps.get(sid) if s.state.rollback else None) or {}
+        # A run whose end no rollback.step recorded was left by a cockpit that stopped: follow it.
+        resumed = left is not None and last.get("run_started_at") != left.started_at
+        done = await execute(s, step, key=key, values=plan.values, place=plan.place, note=note, on_line=on_line,
+                             runs=self.runs, resumed=resumed)
+        data = dict(done.data)
+        if step.kind == "command" and (run := self.runs.find(key)) is not None:
+            data["run_started_at"] = run.started_at
+        return StepResult(sid, done.outcome, done.detail, lines=done.lines, data=data)
 
     # verify -----------------------------------------------------------------------------------
     async def _verify(self, on_evidence: Callable[[Evidence], None] | None) -> StepResult:
