@@ -1,7 +1,8 @@
 """`cockpit signoff`: the headless twin of the sign-off form, for scripted releases.
 
-Records the owners and the rollback ref (validated against git), and optionally the decision:
-`go` is refused unless the gate says GO. Exit 0 recorded, 1 refused, 2 usage.
+Records the owners, the people named for the runbook's other roles (`--role "Incident Comms Owner=Carol"`),
+the rollback ref (validated against git), and optionally the decision: `go` is refused unless the gate says
+GO. Exit 0 recorded, 1 refused, 2 usage.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session,
                                 opened_log, print_json, warn_log_status)
 from cockpit.core.refusal import ActionRefused
+from cockpit.runbook import roles
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
@@ -25,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--release-owner", required=True, metavar="NAME")
     p.add_argument("--rollback-owner", required=True, metavar="NAME")
     p.add_argument("--rollback-ref", required=True, metavar="REF", help="a known-good ancestor of the target")
+    p.add_argument("--role", action="append", default=[], metavar="ROLE=NAME", dest="roles",
+                   help='the person named for one of the runbook\'s [release] roles, e.g. "Incident Comms Owner=Carol"'
+                        " (repeatable)")
     p.add_argument("--decision", choices=["go", "nogo"], help="also record the decision")
     p.add_argument("--reason", metavar="TEXT", help="why (required with --decision nogo)")
     p.add_argument("--no-evidence", action="store_true",
@@ -36,21 +41,41 @@ def _main(args: argparse.Namespace) -> int:
     if args.decision == "nogo" and not (args.reason or "").strip():
         raise CliError("--decision nogo needs --reason")
     runbook = load(args)
+    args.roles = _roles(runbook, args)
     return asyncio.run(_signoff(runbook, environment(runbook, args), args))
+
+
+def _roles(runbook: Runbook, args: argparse.Namespace) -> dict[str, str]:
+    """--role ROLE=NAME, each a role the runbook names; refused as usage before anything is recorded."""
+    given: dict[str, str] = {}
+    for item in args.roles:
+        role, eq, name = item.partition("=")
+        if not eq or not role.strip():
+            raise CliError(f"--role {item!r}: write it ROLE=NAME, e.g. \"Incident Comms Owner=Carol\"")
+        if role.strip() in given and roles.person(given[role.strip()]) != roles.person(name):
+            raise CliError(f"--role names the {role.strip()} twice, as {given[role.strip()]!r} and as {name.strip()!r}")
+        given[role.strip()] = name.strip()
+    try:
+        roles.assign(runbook.release.roles, args.release_owner, args.rollback_owner, given)
+    except ValueError as e:
+        raise CliError(f"--role: {e}") from None
+    return given
 
 
 async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
     with opened_log(runbook) as log:
         session = await open_session(runbook, log, env, args.actor, args.ref, args.release_id)
         try:
-            signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref)
+            signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref, args.roles)
             if not args.no_evidence:
                 await session.take_evidence()
             verdict = session.verdict(require_signoff=True)
             result = {"release_id": session.release_id, "target": {"ref": session.target.ref, "sha": session.target.sha},
                       "signoff": {"release_owner": signoff.release_owner, "rollback_owner": signoff.rollback_owner,
                                   "rollback_ref": signoff.rollback_ref, "rollback_sha": signoff.rollback_sha,
-                                  "problems": list(signoff.problems)},
+                                  "problems": list(signoff.problems),
+                                  "roles": {r: signoff.named(r) for r in runbook.release.roles},
+                                  "signed_by": signoff.signed_by.to_json() if signoff.signed_by else None},
                       "gate": {"decision": verdict.decision, "reasons": verdict.reasons}, "recorded": None}
             code = EXIT_FAILED if signoff.problems else EXIT_OK
             if args.decision == "go":
@@ -70,8 +95,9 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
         print_json(result)
     else:
         s = result["signoff"]
-        print(f"{result['release_id']}: sign-off recorded — Release Owner {s['release_owner']}, "
-              f"Rollback Owner {s['rollback_owner']}, rollback ref {s['rollback_ref']} {s['rollback_sha'][:7]}")
+        named = "".join(f"{role} {name or '(nobody)'}, " for role, name in s["roles"].items())
+        print(f"{result['release_id']}: sign-off recorded — {named}rollback ref {s['rollback_ref']} "
+              f"{s['rollback_sha'][:7]}")
         for p in s["problems"]:
             print(f"  ✘ rollback ref: {p}")
         print(f"gate: {verdict.decision}" + "".join(f"\n  • {r}" for r in verdict.reasons))

@@ -17,6 +17,7 @@ from cockpit.core.flags.flip import snapshot, snapshot_payload
 from cockpit.core.log.base import AppendRefused, LogUnavailable
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import StageStatus
+from cockpit.core.timeline import plan_at_go
 from cockpit.runbook.durations import humanize
 
 if TYPE_CHECKING:
@@ -79,11 +80,13 @@ class CutoverActions:
                     pass  # the lease lapses by itself
             raise ActionRefused("GO refused, nothing was flipped: " + "; ".join(problems))
         verdict = self.verdict(require_signoff=True)
+        plan = plan_at_go(self.runbook, self.clock())
         await self.record(kinds.DECISION_GO, {
             "target_sha": self.target.sha,
             "confirmation": confirmation.strip(),
             "evidence": {k: v.status.value for k, v in self.state.evidence.items()},
             "warnings": verdict.warnings,
+            **({"plan": plan} if plan else {}),
         })
         return Outcome(problems=[])
 

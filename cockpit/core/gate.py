@@ -1,7 +1,9 @@
 """GO / NO-GO: a pure function of the runbook, the evidence, the sign-off and the stages.
 
 Seed 003's automatic NO-GO conditions are the rules: any blocking gate not passing (or stale),
-a target not on main, no explicit owner sign-off, no rollback ref fixed before rollout.
+a target not on main, no explicit owner sign-off (every role the runbook names, held by different
+people where it says so), no rollback ref fixed before rollout; and where the runbook asks for it,
+the same target having passed an earlier environment (the seeds' staging first, core/promotion.py).
 Checks without a stage gate the release; a stage's checks gate the start of that stage.
 """
 
@@ -14,9 +16,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cockpit.core.evidence import Evidence, Status
+from cockpit.core.log.entry import Actor
+from cockpit.runbook import roles
 from cockpit.runbook.durations import humanize
 
 if TYPE_CHECKING:
+    from cockpit.core.promotion import Promotion
     from cockpit.runbook.config import CheckConfig, Runbook
 
 GO = "GO"
@@ -31,6 +36,19 @@ class SignOff:
     rollback_sha: str = ""
     problems: tuple[str, ...] = ()
     """What git said is wrong with the rollback ref (empty when it is a valid ancestor of the target)."""
+    roles: Mapping[str, str] = field(default_factory=dict)
+    """Role -> the person named for it; the two owners are among them (from their own fields when an older
+    cockpit recorded only those)."""
+    signed_by: Actor | None = None
+    """Who recorded this sign-off (the entry's actor): the identity behind every name in it."""
+
+    def named(self, role: str) -> str:
+        """The person named for `role` ("" when nobody is)."""
+        if role == roles.RELEASE_OWNER:
+            return self.release_owner
+        if role == roles.ROLLBACK_OWNER:
+            return self.rollback_owner
+        return self.roles.get(role, "")
 
 
 class Requirement(StrEnum):
@@ -133,11 +151,14 @@ def evaluate(
     stage: str | None = None,
     stable_stages: frozenset[str] | None = None,
     started_stages: frozenset[str] | None = None,
+    promotion: Promotion | None = None,
 ) -> Verdict:
     """The verdict for the release (stage=None) or for starting `stage`.
 
     target_on_main: None when unknown (not computed); False makes a protected environment NO-GO.
     require_signoff: at the decision itself; `cockpit check` judges sign-off only once one exists.
+    promotion: what the log says of the target in the environment it must have passed (None: no such
+    rule); judged at `now` for the release, not for a stage (it was judged at GO).
     """
     items: list[VerdictItem] = []
     judged = {c.id: current(c, evidence.get(c.id), now) for c in runbook.checks}
@@ -159,8 +180,11 @@ def evaluate(
     elif protected and target_on_main is None and main_problem:
         reasons.append(f"cannot tell whether the target is on {runbook.release.main}: {main_problem}")
 
+    if stage is None and promotion is not None and (problem := promotion.problem(now)):
+        reasons.append(problem)
+
     if signoff is not None or require_signoff:
-        reasons.extend(_signoff_reasons(signoff))
+        reasons.extend(_signoff_reasons(signoff, runbook))
 
     stable = stable_stages or frozenset()
     started = started_stages or frozenset()
@@ -180,14 +204,14 @@ def evaluate(
                    passed=passed)
 
 
-def _signoff_reasons(signoff: SignOff | None) -> list[str]:
+def _signoff_reasons(signoff: SignOff | None, runbook: Runbook) -> list[str]:
+    needed = runbook.release.roles
     if signoff is None:
-        return ["no owner sign-off: the Release Owner, the Rollback Owner and the rollback ref must be recorded"]
-    out = []
-    if not signoff.release_owner.strip():
-        out.append("no Release Owner is named")
-    if not signoff.rollback_owner.strip():
-        out.append("no Rollback Owner is named")
+        return [f"no owner sign-off: the {', the '.join(needed)} and the rollback ref must be recorded"]
+    out = [f"no {role} is named" for role in needed if not signoff.named(role).strip()]
+    named = {role: signoff.named(role) for role in needed}
+    out += [f"the {a} and the {b} must be different people: both are {who}"
+            for a, b, who in roles.shared(named, runbook.release.distinct_roles)]
     if not signoff.rollback_ref.strip():
         out.append("no rollback ref was fixed before rollout")
     out.extend(f"rollback ref {signoff.rollback_ref}: {p}" for p in signoff.problems)

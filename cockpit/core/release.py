@@ -67,6 +67,8 @@ class StageState:
     """step id -> started | done | failed | skipped (its procedure, core/procedure.py)."""
     step_started: dict[str, datetime] = field(default_factory=dict)
     """step id -> when it was last started."""
+    step_finished: dict[str, datetime] = field(default_factory=dict)
+    """step id -> when it last ended (done, failed or skipped)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class ReleaseState:
     done: bool = False
     tags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    """The release-day plan fixed at GO: {stage, step, title, planned} per stage step (core/timeline.py)."""
     deploying: bool = False
     """A deploy.started without its deploy.finished: a redeploy is running, or its cockpit died."""
     last_seq: int = 0
@@ -217,6 +221,8 @@ def _signoff(s: ReleaseState, e: Entry) -> None:
 
 def _go(s: ReleaseState, e: Entry) -> None:
     s.decision = Decision(go=True, by=e.actor.name, at=e.at, note=e.payload.get("note", ""))
+    plan = e.payload.get("plan")
+    s.plan = [r for r in plan if isinstance(r, dict)] if isinstance(plan, list) else []
 
 
 def _nogo(s: ReleaseState, e: Entry) -> None:
@@ -240,6 +246,7 @@ def _stage_started(s: ReleaseState, e: Entry) -> None:
     st.status, st.started_at = StageStatus.STARTED, e.at
     st.steps.clear()  # started again (after a kill or an abort): its procedure runs from the top
     st.step_started.clear()
+    st.step_finished.clear()
 
 
 def _stage_stable(s: ReleaseState, e: Entry) -> None:
@@ -261,7 +268,8 @@ def _step_started(s: ReleaseState, e: Entry) -> None:
 
 
 def _step_finished(s: ReleaseState, e: Entry) -> None:
-    s.stage(e.payload.get("stage", "")).steps[e.payload.get("step", "")] = e.payload.get("outcome", "failed")
+    st, step = s.stage(e.payload.get("stage", "")), e.payload.get("step", "")
+    st.steps[step], st.step_finished[step] = e.payload.get("outcome", "failed"), e.at
 
 
 def _tag(s: ReleaseState, e: Entry) -> None:

@@ -201,6 +201,28 @@ def _killed(who: str, p: dict[str, Any], e: Entry) -> str:
     return text + (f" — {said(p['reason'])}" if p.get("reason") else "")
 
 
+def _aborted(who: str, p: dict[str, Any], e: Entry) -> str:
+    off = p.get("flags_off")
+    text = f"{who} aborted stage {said(p.get('stage', '?'))}"
+    if isinstance(off, list) and off:
+        text += f", {', '.join(said(f) for f in off)} off again" + ("" if p.get("ok", True) else " (NOT all)")
+    return text + (f" — {said(p['reason'])}" if p.get("reason") else "")
+
+
+def _step_started(who: str, p: dict[str, Any], e: Entry) -> str:
+    return (f"{who} started step {said(p.get('step', '?'))} of stage {said(p.get('stage', '?'))}"
+            + (f": {said(p['does'])}" if p.get("does") else ""))
+
+
+def _step_finished(who: str, p: dict[str, Any], e: Entry) -> str:
+    step = f"step {said(p.get('step', '?'))} of stage {said(p.get('stage', '?'))}"
+    detail = said(p["detail"]) if p.get("detail") else ""
+    if p.get("outcome") == "skipped":
+        return f"{who} skipped {step}" + (f": {detail}" if detail else "")
+    outcome = "FAILED" if p.get("outcome") == "failed" else said(p.get("outcome", "?"))
+    return f"{who}'s {step} {outcome}" + (f" — {detail}" if detail else "")
+
+
 def _deploy(who: str, p: dict[str, Any], e: Entry) -> str:
     return f"{who} started the redeploy of {said(p.get('ref', '?'))}"
 
@@ -290,6 +312,9 @@ _SAY: dict[str, Callable[[str, dict[str, Any], Entry], str]] = {
     kinds.STAGE_STARTED: _started,
     kinds.STAGE_STABLE: _stable,
     kinds.STAGE_KILLED: _killed,
+    kinds.STAGE_ABORTED: _aborted,
+    kinds.STEP_STARTED: _step_started,
+    kinds.STEP_FINISHED: _step_finished,
     kinds.DEPLOY_STARTED: _deploy,
     kinds.DEPLOY_FINISHED: _deployed,
     kinds.ROLLBACK_STARTED: _rollback,

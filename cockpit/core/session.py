@@ -20,6 +20,7 @@ from cockpit import __version__
 from cockpit.core import gitrepo, kinds
 from cockpit.core.cutover import CutoverActions
 from cockpit.core.procedure import StageProcedure
+from cockpit.core.promotion import REREAD_AFTER, Promotion, read_promotion, rule
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
@@ -30,6 +31,7 @@ from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
 from cockpit.core.secrets import redact_obj
 from cockpit.core.target import Target
+from cockpit.runbook.roles import assign as assign_roles
 from cockpit.runbook.textsafe import representable
 
 if TYPE_CHECKING:
@@ -136,6 +138,8 @@ class ReleaseSession(CutoverActions, StageProcedure):
     _reading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     lock_lost: str = ""
     """Why the lease could not be renewed last time (someone else holds the lock now); "" while fine."""
+    _promotion: tuple[int, datetime, Promotion] | None = field(default=None, repr=False)
+    """The last promotion reading with the release's last seq and the time it was read at (see promotion)."""
 
     def __post_init__(self) -> None:
         if self._read_through < 0:
@@ -340,7 +344,32 @@ class ReleaseSession(CutoverActions, StageProcedure):
             signoff=self.state.signoff, require_signoff=require_signoff,
             stage=stage, stable_stages=self.state.stages_with(StageStatus.STABLE),
             started_stages=self.state.started_stages,
+            # Judged before GO only: a release in flight passed it when it went GO.
+            promotion=self.promotion() if stage is None and self.state.phase.before_go else None,
         )
+
+    def promotion(self) -> Promotion | None:
+        """What the log says of this target in the environment it must pass first (None: no such rule).
+
+        verdict() runs on every redraw, so the log is read again only when this release moved on (an action
+        here, another terminal's entry folded in) or the last reading is REREAD_AFTER old; the window is
+        judged at the verdict's own `now`. While the shared store is known to be away the last good
+        reading stands: a redraw never waits for a connection."""
+        source = rule(self.runbook, self.environment)
+        if self.state.target is None or source is None:
+            return None
+        now, kept, away = self.clock(), self._promotion, getattr(self.log, "last_error", "")
+        if kept is not None:
+            seq, at, last = kept
+            if away or (seq == self.state.last_seq and now - at < REREAD_AFTER and not last.unreadable):
+                return last
+        elif away:
+            return Promotion(source[0], self.target.sha, source[1], unreadable=away)
+        read = read_promotion(self.log, *source, self.target.sha)
+        if read.unreadable and kept is not None and not kept[2].unreadable:
+            return kept[2]  # the store went away since: what it said last still stands
+        self._promotion = (self.state.last_seq, now, read)
+        return read
 
     # -- people ------------------------------------------------------------------------
     async def tick(self, check_id: str, note: str) -> Entry:
@@ -354,7 +383,13 @@ class ReleaseSession(CutoverActions, StageProcedure):
     def validate_rollback_ref(self, rollback_ref: str) -> list[str]:
         return gitrepo.validate_rollback_ref(self.runbook.repo_path, rollback_ref, self.target.sha)
 
-    async def sign_off(self, release_owner: str, rollback_owner: str, rollback_ref: str) -> SignOff:
+    async def sign_off(self, release_owner: str, rollback_owner: str, rollback_ref: str,
+                       roles: Mapping[str, str] | None = None) -> SignOff:
+        """roles: the people named for the runbook's other roles ([release] roles), e.g. its Incident Comms Owner."""
+        try:
+            named = assign_roles(self.runbook.release.roles, release_owner, rollback_owner, roles or {})
+        except ValueError as e:
+            raise ActionRefused(str(e)) from None
         await self.refresh()  # another terminal may have gone GO meanwhile
         if not self.state.phase.before_go:
             raise ActionRefused(f"sign-off is recorded before GO; this release is '{self.state.phase}'")
@@ -365,7 +400,7 @@ class ReleaseSession(CutoverActions, StageProcedure):
             sha = await asyncio.to_thread(gitrepo.resolve, self.runbook.repo_path, ref)
         await self.record(kinds.SIGNOFF_RECORDED, {
             "release_owner": release_owner.strip(), "rollback_owner": rollback_owner.strip(),
-            "rollback_ref": ref, "rollback_sha": sha, "problems": problems,
+            "rollback_ref": ref, "rollback_sha": sha, "problems": problems, "roles": named,
         })
         assert self.state.signoff is not None
         return self.state.signoff

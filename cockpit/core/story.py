@@ -115,6 +115,7 @@ def release_story(release_id: str, entries: Iterable[Entry], *, timeline_limit: 
         _signoff(state, mine),
         _decision(state, decision_entry, mine),
         _stages(state, mine),
+        _plan(state, mine),
         _flags(state, mine),
         _rollback(state, mine),
         _notes(mine),
@@ -273,6 +274,19 @@ def _stages(state: ReleaseState, entries: list[Entry]) -> Section | None:
             times += f" · stable {when(st.stable_at)}"
         lines.append(Line(f"{_s(sid)}: {st.status.value}{times}", tone.get(st.status.value, "info"), seqs.get(sid)))
     return Section("Stages", tuple(lines))
+
+
+def _plan(state: ReleaseState, entries: list[Entry]) -> Section | None:
+    """The release-day plan fixed at GO against what ran (late is judged at the story's last entry)."""
+    from cockpit.core.timeline import timeline  # startup: with the fold, which release_story loads the same way
+
+    if not any(r.get("planned") for r in state.plan):
+        return None
+    now = entries[-1].at if entries else datetime.now(UTC)
+    tone: dict[str, Tone] = {"done": "ok", "skipped": "warn", "failed": "bad", "pending": "dim", "started": "warn"}
+    lines = tuple(Line(_s(r.text()), "bad" if r.late_by and r.outcome == "pending" else tone.get(r.outcome, "info"))
+                  for r in timeline(state, now))
+    return Section("Plan", lines)
 
 
 def _flags(state: ReleaseState, entries: list[Entry]) -> Section | None:

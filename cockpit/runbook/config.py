@@ -12,14 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema,
+                      field_validator, model_validator)
 
 from cockpit.runbook.config_errors import describe_errors, located
 from cockpit.runbook.fields import Duration, Identifier, Timeout
 from cockpit.runbook.step_ids import step_id
 from cockpit.runbook.steps import Step
 from cockpit.runbook.methods import CheckMethods, RunbookMethods
+from cockpit.runbook import roles as roles_rules
 from cockpit.runbook.placeholders import (FLAG_NAME_REGEX, PlaceholderError, check_command, check_names, flag_name_problem,
                                           names_in)
 from cockpit.runbook.tomllines import MAX_NESTING, too_deep
@@ -45,6 +46,18 @@ FlagName = Annotated[str, AfterValidator(_flag_name), WithJsonSchema({"type": "s
 """A flag's name: letters, digits and . _ : - (what env vars, Unleash and the §5 API use)."""
 
 
+def _role_name(name: str) -> str:
+    problem = roles_rules.name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+RoleName = Annotated[str, AfterValidator(_role_name), WithJsonSchema({"type": "string",
+                                                                       "pattern": roles_rules.ROLE_NAME_REGEX})]
+"""A sign-off role's name, e.g. "Incident Comms Owner"."""
+
+
 class ReleaseConfig(_Model):
     name: str
     """The product being released; names releases in the log (e.g. "shop")."""
@@ -58,6 +71,30 @@ class ReleaseConfig(_Model):
     """The git remote tags are pushed to; no push when unset."""
     lock_lease: Timeout = "30m"
     """How long a cutover lock lives without being renewed (a crashed cockpit must not lock the team out)."""
+    roles: list[RoleName] = list(roles_rules.DEFAULT_ROLES)
+    """The roles named at sign-off, each required for GO (seed 003's owner model), e.g.
+    ["Release Owner", "Rollback Owner", "Incident Comms Owner"]. Release Owner and Rollback Owner are always
+    among them."""
+    distinct_roles: list[list[RoleName]] = []
+    """Groups of roles that must be held by different people, e.g. [["Release Owner", "Incident Comms Owner"]].
+    Unset: one person may hold several roles (seed 003 lets the Release Owner be the Rollback Owner)."""
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        problems = roles_rules.problems(v, [])
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @field_validator("distinct_roles")
+    @classmethod
+    def _distinct_roles(cls, v: list[list[str]], info: ValidationInfo) -> list[list[str]]:
+        if "roles" in info.data:  # else roles was refused already, and said so
+            problems = roles_rules.problems(info.data["roles"], v)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return v
 
 
 class LogConfig(_Model):
@@ -86,6 +123,11 @@ class EnvironmentConfig(_Model):
     """The flag service's name for this environment (Unleash environment); defaults to [flags] environment."""
     protected: bool = True
     """A protected environment (production) requires sign-off and GO before flags are flipped."""
+    promote_from: str | None = None
+    """An earlier environment the same target SHA must have passed before GO here (the seeds' staging first): a
+    release of it there that went GO, had every stage marked stable and was closed, not rolled back."""
+    promote_within: Duration | None = None
+    """How recently that release must have been closed there, e.g. "7d"; unset: at any time."""
 
 
 class FlagsConfig(_Model):
@@ -352,6 +394,14 @@ class Runbook(RunbookMethods, _Model):
                 raise ValueError(f"environment name {name!r} may hold only letters, digits, - and _")
         return v
 
+    @field_validator("environments")
+    @classmethod
+    def _promotion(cls, v: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
+        problems = _promotion_problems(v)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
     @model_validator(mode="after")
     def _references(self) -> Runbook:
         ids = [c.id for c in self.checks]
@@ -391,6 +441,32 @@ class Runbook(RunbookMethods, _Model):
         if self.stages and any(s.flags for s in self.stages) and self.flags is None:
             raise ValueError("stages name flags but there is no [flags] section saying where they live")
         return self
+
+
+def _promotion_problems(environments: dict[str, EnvironmentConfig]) -> list[str]:
+    """promote_from names another environment, promote_within needs it, and no chain comes back to itself
+    (environments waiting for each other could never go GO)."""
+    out, cycles = [], set()
+    for name, env in environments.items():
+        where = f"[environments.{name}]"
+        if env.promote_within is not None and env.promote_from is None:
+            out.append(f"{where} promote_within needs promote_from (the environment the target must have passed)")
+        elif env.promote_within is not None and env.promote_within <= timedelta(0):
+            out.append(f"{where} promote_within must be longer than 0s, e.g. '7d'")
+        if env.promote_from is None:
+            continue
+        if env.promote_from not in environments:
+            out.append(f"{where} promote_from names unknown environment {env.promote_from!r}; environments: "
+                       f"{', '.join(environments)}")
+            continue
+        chain, at = [name], env.promote_from
+        while at is not None and at in environments and at not in chain:
+            chain.append(at)
+            at = environments[at].promote_from
+        if at == name and frozenset(chain) not in cycles:
+            cycles.add(frozenset(chain))
+            out.append(f"{where} promote_from comes back to {name}: {' <- '.join(chain + [name])}")
+    return out
 
 
 def _refuse_cycles(stages: list[StageConfig]) -> None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cockpit.runbook.fields import Identifier, Timeout
 from cockpit.runbook.placeholders import PlaceholderError, check_names
 
+PLANNED_AT_REGEX = r"^(([01]\d|2[0-3]):[0-5]\d|\+\d+(\.\d+)?(ms|s|m|h|d))$"
+
 STEP_PLACEHOLDERS = {"ref", "sha", "short_sha", "stage", "target", "target_sha", "env.name", "env.url", "env.*",
                      "release.name", "rollback_ref"}
 """What a command step's arguments may name: {ref} is the target ref being released, {sha} its SHA."""
@@ -29,6 +31,9 @@ class _Step(BaseModel):
     """What the step does, for people (defaults to what it will run)."""
     confirm: bool = True
     """Ask before it runs (the TUI asks; headless needs --yes)."""
+    at: Annotated[str, Field(pattern=PLANNED_AT_REGEX)] | None = None
+    """When it is planned (seed 004's release day: 00:00 backup, 01:00 deploy, 02:00 smoke): "HH:MM"
+    (UTC, on the day of GO or after it) or "+90m" after GO. The cutover shows planned against actual."""
 
 
 class CommandStep(_Step):

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from cockpit.runbook.config import parse_runbook
 from cockpit.core.evidence import Evidence, Status
-from cockpit.core.gate import GO, NO_GO, SignOff, evaluate
+from cockpit.core.gate import GO, NO_GO, Requirement, SignOff, evaluate
+from cockpit.core.promotion import Passage, Promotion
+from cockpit.core.release import Phase
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -149,3 +151,20 @@ def test_a_pending_check_says_what_it_waits_for() -> None:
     evidence = dict(ALL_PASS, health=ev("health", Status.PENDING, detail="no rollback ref recorded yet"))
     v = evaluate(RUNBOOK, evidence, now=NOW, environment="prod", target_on_main=True)
     assert v.reasons == ["MUST 'API health' is pending: no rollback ref recorded yet"]
+
+
+def test_a_target_not_promoted_is_a_must_rule_for_the_release_not_for_a_stage() -> None:
+    rolled_back = Passage("shop-staging-def5678", "def5678" + "0" * 33, Phase.ROLLED_BACK, True)
+    promotion = Promotion("staging", "abc1234" + "0" * 33, timedelta(days=7), last=rolled_back)
+    v = evaluate(RUNBOOK, ALL_PASS, now=NOW, environment="prod", target_on_main=True, promotion=promotion)
+    said = ("target abc1234 has not passed staging: no closed, stable release of it there in the last 7d; "
+            "staging's last is shop-staging-def5678, rolled back")
+    assert not v.go and v.reasons == [said]
+    item = v.items[-1]
+    assert item.requirement is Requirement.MUST and item.check_id is None
+    evidence = dict(ALL_PASS, **{"layer1-health": ev("layer1-health", Status.PASS)})
+    assert evaluate(RUNBOOK, evidence, now=NOW, environment="prod", stage="layer-1", promotion=promotion,
+                    stable_stages=frozenset({"layer-0"})).go
+    passed = Passage("shop-staging-abc1234", promotion.target_sha, Phase.DONE, True, NOW - timedelta(hours=3))
+    promoted = Promotion("staging", promotion.target_sha, timedelta(days=7), (passed,))
+    assert evaluate(RUNBOOK, ALL_PASS, now=NOW, environment="prod", target_on_main=True, promotion=promoted).go
