@@ -17,6 +17,7 @@ from cockpit.core.target import Target
 from cockpit.core.evidence import Evidence, Status, Tick
 from cockpit.core.gate import SignOff
 from cockpit.core.log.entry import Entry
+from cockpit.runbook.roles import RELEASE_OWNER, ROLLBACK_OWNER
 
 
 class Phase(StrEnum):
@@ -213,9 +214,13 @@ def _ticked(s: ReleaseState, e: Entry) -> None:
 
 def _signoff(s: ReleaseState, e: Entry) -> None:
     p = e.payload
-    s.signoff = SignOff(release_owner=p.get("release_owner", ""), rollback_owner=p.get("rollback_owner", ""),
+    owners = {RELEASE_OWNER: p.get("release_owner", ""), ROLLBACK_OWNER: p.get("rollback_owner", "")}
+    named = p.get("roles") if isinstance(p.get("roles"), dict) else {}  # absent in entries of older cockpits
+    # The owners' own keys are what every cockpit writes and reads: they win over a disagreeing roles map.
+    held = {r: n for r, n in named.items() if isinstance(r, str) and isinstance(n, str)} | owners
+    s.signoff = SignOff(release_owner=owners[RELEASE_OWNER], rollback_owner=owners[ROLLBACK_OWNER],
                         rollback_ref=p.get("rollback_ref", ""), rollback_sha=p.get("rollback_sha", ""),
-                        problems=tuple(p.get("problems", ())))
+                        problems=tuple(p.get("problems", ())), roles=held, signed_by=e.actor)
     s.signoff_by = e.actor.name
 
 
