@@ -43,9 +43,10 @@ async def test_a_shows_what_b_does_within_a_second(demo: Demo, store: str) -> No
     flag = LAYER_FLAGS["layer-1"]
     app = make_app(demo.runbook, open_log(demo.runbook), actor=ANN, refresh_every=None)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(3):  # the release opens after the first paint, then evidence is taken
-            await workers_done(app)
-            await pilot.pause()
+        deadline = time.monotonic() + 30
+        while app.session is None and time.monotonic() < deadline:  # it opens after the first paint
+            await pilot.pause(0.05)
+        await workers_done(app)  # then its evidence is taken
         session = app.session
         assert session is not None and session.state.phase is Phase.PREPARING
         await session.tick("overlap-tested", "tested on staging")  # Ann's part, in her cockpit
