@@ -1,0 +1,1 @@
+"""Fake-but-real executables for what cannot run here (see each file's header)."""
