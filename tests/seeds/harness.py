@@ -1,9 +1,14 @@
 """The realistic target a seed's cutover runs against, end to end and headless.
 
-    h = make_harness(app="designia-backend", flags=[...], flags_in="env")
-    h.install_runbook("config/001-service-flags.toml")
-    h.cockpit("check")                      # `cockpit check --config <copy> --as Ann`, a process of its own
-    h.shop.version()["version"]             # "1.0.0" -> "1.1.0" once a deploy step ran
+    def test_seed_001_cutover(make_harness):
+        h = make_harness(app="designia-backend", flags=[...], flags_in="env")
+        h.install_runbook("config/001-service-flags.toml")       # a copy in the checkout, at the shop
+        assert h.cockpit("check").returncode == 0                # `cockpit check --config <copy> --as Ann`
+        h.cockpit("signoff", "--release-owner", "Ann", "--rollback-owner", "Bob",
+                  "--rollback-ref", "v1.0.0", "--decision", "go")
+        h.cockpit("stage", "start", "deploy-code", "--yes")
+        assert h.shop.version()["sha"] == h.shas["head"]          # the deploy step changed what runs
+        assert [c["did"] for c in h.calls("kubectl")] == [...]   # what the doubles were asked
 
 What is real and what is a double:
   - the shop (shop.py): a real HTTP service on 127.0.0.1; its version, health and flags follow its
@@ -11,13 +16,29 @@ What is real and what is a double:
   - PostgreSQL, pg_dump, pg_restore, psql: real (the suite needs the server anyway); the shop's
     database is a fresh one, and libpq's PG* variables and $DATABASE_URL name it for every command;
   - Redis: a real redis-server on a unix socket;
-  - git: real, a checkout with a bare origin (scratchrepo.py);
+  - git: real, a checkout with a bare origin (scratchrepo.py), with the shop's own scripts;
   - kubectl and docker: TEST DOUBLES (fakes/), because no cluster, daemon or registry can run here.
     They are first on PATH for the cockpit and everything it runs, and append each call to a log.
 
-Before the release the known-good 1.0.0 runs (deployed from its CI image, database at its schema 2);
-CI has pushed images of every commit of main to the registry, tagged with the short SHA, the full
-SHA and the git tags (`latest` is 1.0.0, what runs).
+Before the release the known-good 1.0.0 runs (deployed from its CI image, database at its schema 2,
+three products in it); CI has pushed images of every commit of main to the registry, tagged with the
+short SHA, the full SHA and the git tags, and `latest` is 1.0.0, what runs.
+
+Options (make_harness(**options)):
+    app="shop"            the deployment (and container) the service is; its image repo is
+    image=None            registry.local/<app> unless given (seed 001 builds "designia-backend:latest")
+    runs_latest=False     the deployment runs <image>:latest instead of <image>:<short sha>, so a push of
+                          :latest and `kubectl rollout restart` deploy (seed 001's Phase 1)
+    namespace="default"   kubectl's namespace of every deployment (seed 002: -n go2asia)
+    flags=SEED_FLAGS      the flags the app knows, all off
+    flags_in="api"        "api": the flag API's store (seed 000's http backend); "env": the deployment's
+                          env vars, NAME=false at first (seed 001's kubectl set env)
+    services=()           more deployments of the same image repo layout (seed 002's auth, points, pulse),
+                          each answering /<name>/health and /<name>/version
+    banner=None           the lines every new pod of the app logs at start ({app} {version} {sha}
+                          {short_sha} {image} {revision}), for `kubectl logs`
+    subsystems=SUBSYSTEMS the /health/<name> the shop has besides database, redis and schema
+    runtime="kubernetes"  or "compose": the deployments are compose services (`docker compose up`)
 """
 
 from __future__ import annotations
@@ -53,11 +74,14 @@ class Harness:
     def __init__(self, root: Path, dsn: str, *, app: str = "shop", namespace: str = "default",
                  flags: tuple[str, ...] | list[str] = SEED_FLAGS, flags_in: str = "api",
                  services: tuple[str, ...] | list[str] = (), banner: list[str] | None = None,
-                 subsystems: tuple[str, ...] | list[str] = SUBSYSTEMS, runtime: str = "kubernetes"):
+                 subsystems: tuple[str, ...] | list[str] = SUBSYSTEMS, runtime: str = "kubernetes",
+                 image: str | None = None, runs_latest: bool = False):
         if flags_in not in ("api", "env") or runtime not in ("kubernetes", "compose"):
             raise ValueError("flags_in is 'api' or 'env'; runtime is 'kubernetes' or 'compose'")
         self.root, self.dsn, self.app, self.namespace = Path(root), dsn, app, namespace
-        self.image = f"{REGISTRY}/{app}"
+        self.image = image or f"{REGISTRY}/{app}"
+        self.images = {name: self.image if name == app else f"{REGISTRY}/{name}" for name in [app, *services]}
+        self.runs_latest = runs_latest
         self.checkout, self.origin, self.shas = scratchrepo.make_repo(self.root, app=app, image=self.image,
                                                                       namespace=namespace)
         self.state_path, self.calls_path = self.root / "shop-state.json", self.root / "calls.jsonl"
@@ -86,17 +110,17 @@ class Harness:
             version, schema, broken = scratchrepo.image_of(self.checkout, sha)
             meta = shopstate.image(version, sha, schema, broken)
             tags = [sha[:7], sha, *scratchrepo.git(self.checkout, "tag", "--points-at", sha).split()]
-            for name in deployments:
-                registry.update({f"{REGISTRY}/{name}:{t}": meta for t in tags})
-        for name in deployments:
-            registry[f"{REGISTRY}/{name}:latest"] = registry[f"{REGISTRY}/{name}:{self.shas['known_good'][:7]}"]
+            for repo in self.images.values():
+                registry.update({f"{repo}:{t}": meta for t in tags})
+        for repo in self.images.values():
+            registry[f"{repo}:latest"] = registry[f"{repo}:{self.shas['known_good'][:7]}"]
         env = {f: "false" for f in flags} if flags_in == "env" else {}
         state = {"app": self.app, "namespace": self.namespace, "app_dir": str(self.checkout), "flags": flags,
                  "flags_in": flags_in, "flag_store": {f: False for f in flags}, "registry": registry,
                  "local_images": dict(registry) if runtime == "compose" else {}, "deployments": {},
                  "health": {}, "subsystems": subsystems, "routes": {}, "hooks": [], "flag_puts": []}
         for name in deployments:
-            ref = f"{REGISTRY}/{name}:{self.shas['known_good'][:7]}"
+            ref = f"{self.images[name]}:{'latest' if self.runs_latest else self.shas['known_good'][:7]}"
             dep = shopstate.deployment(ref, namespace=self.namespace, container=name,
                                        env=env if name == self.app else {},
                                        replicas=1 if runtime == "compose" else 2,

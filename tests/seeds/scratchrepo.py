@@ -8,6 +8,10 @@
       migrations/NNNN_*.sql     up and down; 1.0.0 needs 0002, 1.1.0 adds 0003 (additive)
       scripts/migrate.sh        status | up [V] | down [N] | dry-run [--fail-on-destructive] (real psql)
       scripts/deploy-prod-from-ref.sh <ref> [dir]   build, push, set image, wait (seed 003's script)
+      scripts/smoke.sh <url> [--summary F] [--junit F]   curl /health, /version, /api/products/
+      scripts/loadtest.py <url> [--rps 100] [--duration 3] [--out F] [--max-p95-ms] [--min-rps]
+                                paced GETs, a k6-shaped summary (seed 004's load test)
+      package.json              npm run migrate:dry-run | migrate | smoke (seed 000's and 003's npm)
       backups/                  where dumps go (ignored by git)
 """
 
@@ -111,6 +115,147 @@ kubectl -n "$NAMESPACE" rollout status "deployment/${APP}" --timeout=2m
 echo "==> deployed ${sha}"
 """
 
+SMOKE = r"""#!/usr/bin/env bash
+# The shop's smoke test (curl): /health, /version and the app's /api/products/ answer 200.
+# usage: smoke.sh <base-url> [--summary FILE] [--junit FILE]
+# --summary writes KEY=PASS|FAIL lines with generated_at= (seed 003's summary shape), --junit a JUnit
+# report; the exit code is 1 when one of them failed.
+set -euo pipefail
+url="${1:?usage: smoke.sh <base-url> [--summary FILE] [--junit FILE]}"; shift
+summary=""; junit=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --summary) summary="$2"; shift 2 ;;
+    --junit) junit="$2"; shift 2 ;;
+    *) echo "smoke: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+keys=(); values=(); failed=0
+for pair in health:/health version:/version api:/api/products/; do
+  key="smoke_${pair%%:*}"; path="${pair#*:}"
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${url}${path}" || true)"
+  if [ "$code" = 200 ]; then value=PASS; else value=FAIL; failed=$((failed + 1)); fi
+  keys+=("$key"); values+=("$value")
+  echo "${key}=${value} (${path} -> ${code})"
+done
+at="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+if [ -n "$summary" ]; then
+  mkdir -p "$(dirname "$summary")"
+  { echo "generated_at=${at}"; for i in "${!keys[@]}"; do echo "${keys[$i]}=${values[$i]}"; done; } > "$summary"
+fi
+if [ -n "$junit" ]; then
+  mkdir -p "$(dirname "$junit")"
+  {
+    echo "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    echo "<testsuite name=\"smoke\" tests=\"${#keys[@]}\" failures=\"${failed}\" timestamp=\"${at}\">"
+    for i in "${!keys[@]}"; do
+      if [ "${values[$i]}" = PASS ]; then echo "  <testcase classname=\"smoke\" name=\"${keys[$i]}\"/>"
+      else echo "  <testcase classname=\"smoke\" name=\"${keys[$i]}\"><failure message=\"FAIL\"/></testcase>"; fi
+    done
+    echo "</testsuite>"
+  } > "$junit"
+fi
+[ "$failed" = 0 ]
+"""
+
+LOADTEST = r"""#!/usr/bin/env python3
+# The shop's load test: GETs paced at a target rate for a while, measured (seed 004: 100 RPS, p95 < 500 ms).
+# The summary is written in k6's handleSummary shape (metrics.http_req_duration.values["p(95)"],
+# metrics.http_reqs.values.rate, metrics.http_req_failed.values.rate); like k6, it exits 99 when a
+# threshold given with --max-p95-ms or --min-rps is not met.
+# usage: loadtest.py URL [--rps 100] [--duration 3] [--concurrency 20] [--out FILE] [--max-p95-ms MS] [--min-rps R]
+import argparse
+import json
+import os
+import queue
+import statistics
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+p = argparse.ArgumentParser()
+p.add_argument("url")
+p.add_argument("--rps", type=float, default=100)
+p.add_argument("--duration", type=float, default=3, help="seconds")
+p.add_argument("--concurrency", type=int, default=20)
+p.add_argument("--out")
+p.add_argument("--max-p95-ms", type=float)
+p.add_argument("--min-rps", type=float)
+a = p.parse_args()
+total = max(1, int(a.rps * a.duration))
+todo = queue.Queue()
+for i in range(total):
+    todo.put(i)
+results, lock = [], threading.Lock()
+t0 = time.monotonic()
+
+
+def worker():
+    while True:
+        try:
+            i = todo.get_nowait()
+        except queue.Empty:
+            return
+        time.sleep(max(0.0, t0 + i / a.rps - time.monotonic()))
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(a.url, timeout=10) as r:
+                r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        except OSError:
+            status = 0
+        with lock:
+            results.append(((time.monotonic() - start) * 1000, status, time.monotonic()))
+
+
+threads = [threading.Thread(target=worker) for _ in range(a.concurrency)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+elapsed = max(r[2] for r in results) - t0
+ms = sorted(r[0] for r in results)
+failed = sum(1 for r in results if not 200 <= r[1] < 400)
+
+
+def pct(q):
+    return ms[min(len(ms) - 1, int(round(q / 100 * (len(ms) - 1))))]
+
+
+summary = {"state": {"testRunDurationMs": elapsed * 1000},
+           "metrics": {"http_req_duration": {"type": "trend", "contains": "time", "values": {
+                           "avg": statistics.fmean(ms), "min": ms[0], "med": pct(50), "max": ms[-1],
+                           "p(90)": pct(90), "p(95)": pct(95)}},
+                       "http_reqs": {"type": "counter", "values": {"count": len(results), "rate": len(results) / elapsed}},
+                       "http_req_failed": {"type": "rate", "values": {"rate": failed / len(results),
+                                                                      "passes": failed, "fails": len(results) - failed}}}}
+print(f"http_reqs: {len(results)} ({len(results) / elapsed:.1f}/s)  p(95)={pct(95):.1f}ms  failed={failed}")
+if a.out:
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(summary, f, indent=2)
+missed = (a.max_p95_ms is not None and pct(95) >= a.max_p95_ms) or \
+    (a.min_rps is not None and len(results) / elapsed < a.min_rps)
+if missed:
+    print("thresholds crossed", file=sys.stderr)
+sys.exit(99 if missed else 0)
+"""
+
+PACKAGE_JSON = """{
+  "name": "shop",
+  "private": true,
+  "scripts": {
+    "migrate:dry-run": "bash scripts/migrate.sh dry-run",
+    "migrate": "bash scripts/migrate.sh up",
+    "smoke": "bash scripts/smoke.sh"
+  }
+}
+"""
+
 MIGRATIONS_1_0 = {
     "migrations/0001_catalog.up.sql":
         "create table products (id serial primary key, name text not null,\n"
@@ -148,7 +293,7 @@ def commit(checkout: Path, message: str, files: dict[str, str | None]) -> str:
             continue
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
-        if name.endswith(".sh"):
+        if name.endswith((".sh", ".py")):
             p.chmod(0o755)
         git(checkout, "add", "--", name)
     git(checkout, "commit", "-q", "-m", message)
@@ -173,6 +318,9 @@ def make_repo(root: Path, *, app: str, image: str, namespace: str) -> tuple[Path
         "app/main.py": "print('shop')\n",
         "scripts/migrate.sh": MIGRATE,
         "scripts/deploy-prod-from-ref.sh": DEPLOY,
+        "scripts/smoke.sh": SMOKE,
+        "scripts/loadtest.py": LOADTEST,
+        "package.json": PACKAGE_JSON,
         **MIGRATIONS_1_0,
     })}
     git(checkout, "tag", "-a", KNOWN_GOOD_TAG, "-m", "known-good release 1.0.0")

@@ -154,6 +154,16 @@ def test_kubectl_set_env_flips_a_flag_the_service_acts_on(make_harness: Callable
     assert h.shop.flags()[FLAG] is False
 
 
+def test_seed_001s_phase_1_as_written_deploys_what_the_checkout_holds(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(app="designia-backend", image="designia-backend", runs_latest=True)
+    assert h.shop.version()["image"] == "designia-backend:latest" and h.shop.version()["version"] == "1.0.0"
+    ok(h.run(["docker", "build", "-t", "designia-backend:latest", "."]))
+    assert h.shop.version()["version"] == "1.0.0"   # built, not pushed: the cluster cannot see it yet
+    ok(h.run(["docker", "push", "designia-backend:latest"]))
+    ok(h.run(["kubectl", "rollout", "restart", "deployment/designia-backend"]))
+    assert (h.shop.version()["version"], h.shop.version()["sha"]) == ("1.1.0", h.shas["head"])
+
+
 def test_docker_compose_replaces_a_service_even_with_an_image_that_crashes(
         make_harness: Callable[..., Harness]) -> None:
     h = make_harness(app="api", services=["worker"], runtime="compose")
@@ -176,6 +186,37 @@ def test_docker_compose_replaces_a_service_even_with_an_image_that_crashes(
     # the old version (seed 004's rollback: "Старая версия готова к запуску")
     ok(h.run(["docker", "compose", "-f", "docker-compose.prod.yml", "up", "-d", "api"], IMAGE_TAG="v1.0.0"))
     assert h.shop.version()["version"] == "1.0.0"
+
+
+def test_the_repos_own_smoke_load_test_and_npm_scripts_run_for_real(harness: Harness) -> None:
+    # seed 000's dry-run through the real npm
+    assert "0003_booking_requests  additive" in ok(harness.run(
+        ["npm", "run", "--silent", "migrate:dry-run", "--", "--fail-on-destructive"]))
+    ok(harness.run(["bash", "scripts/smoke.sh", harness.shop.url, "--summary", ".deploy/last-smoke-summary.env",
+                    "--junit", "reports/prod-smoke.xml"]))
+    summary = (harness.checkout / ".deploy" / "last-smoke-summary.env").read_text().splitlines()
+    assert summary[0].startswith("generated_at=") and summary[1:] == [
+        "smoke_health=PASS", "smoke_version=PASS", "smoke_api=PASS"]
+    harness.shop.stop_redis()
+    p = harness.run(["bash", "scripts/smoke.sh", harness.shop.url, "--junit", "reports/prod-smoke.xml"])
+    assert p.returncode == 1 and "smoke_health=FAIL (/health -> 503)" in p.stdout
+    assert 'failures="1"' in (harness.checkout / "reports" / "prod-smoke.xml").read_text()
+    harness.shop.start_redis()
+
+    # seed 004's load test: 120 requests paced at 120/s, measured; k6's summary shape and exit code.
+    load = ["python3", "scripts/loadtest.py", f"{harness.shop.url}/api/markets", "--rps", "120", "--duration", "1",
+            "--out", "loadtest/k6-summary.json", "--max-p95-ms", "500"]
+    ok(harness.run([*load, "--min-rps", "100"]))
+    metrics = json.loads((harness.checkout / "loadtest" / "k6-summary.json").read_text())["metrics"]
+    assert metrics["http_reqs"]["values"]["count"] == 120 and metrics["http_req_failed"]["values"]["rate"] == 0
+    assert metrics["http_req_duration"]["values"]["p(95)"] < 500 and metrics["http_reqs"]["values"]["rate"] >= 100
+    assert harness.shop.deployment()["log"][-1][2] == "GET /api/markets 200"
+    p = harness.run([*load, "--min-rps", "1000"])
+    assert p.returncode == 99 and "thresholds crossed" in p.stderr
+    harness.shop.route("/api/markets", {"error": "boom"}, status=500)
+    harness.run(load)
+    metrics = json.loads((harness.checkout / "loadtest" / "k6-summary.json").read_text())["metrics"]
+    assert metrics["http_req_failed"]["values"]["rate"] == 1
 
 
 def test_redis_and_the_database_checks_are_real(harness: Harness) -> None:
@@ -284,10 +325,15 @@ title = "the shop and its database and Redis are healthy"
 kind = "http"
 url = "{env.url}/health"
 json = { status = "ok", "checks.database" = "ok", "checks.redis" = "ok" }
+
+[rollback]
+deploy = "bash ./scripts/deploy-prod-from-ref.sh {ref} ."
+verify = ["health"]
+timeout = "5m"
 '''
 
 
-def test_a_stage_started_headless_runs_kubectl_and_the_version_changes(harness: Harness) -> None:
+def test_a_stage_started_headless_runs_kubectl_the_version_changes_and_a_rollback_returns_it(harness: Harness) -> None:
     harness.install_runbook(TINY)
     assert "GO" in ok(harness.cockpit("check"))
     ok(harness.cockpit("signoff", "--release-owner", "Ann", "--rollback-owner", "Bob", "--rollback-ref", "v1.0.0",
@@ -301,13 +347,22 @@ def test_a_stage_started_headless_runs_kubectl_and_the_version_changes(harness: 
     assert [c["argv"][:2] for c in harness.calls("kubectl")] == [["set", "image"], ["rollout", "status"]]
     assert harness.shop.state()["flag_puts"][-1]["actor"] == "Ann"
     ok(harness.cockpit("stage", "stable", "release", "--note", "quiet"))
+
+    # The rollback: the flag back off, the repo's deploy script builds and rolls out v1.0.0 (1.0.0 runs
+    # on schema 3: the migration was additive), the health re-taken.
+    assert "rollback DONE" in ok(harness.cockpit("rollback", "--yes"))
+    v = harness.shop.version()
+    assert (v["version"], v["sha"]) == ("1.0.0", harness.shas["known_good"])
+    assert not v["flags"]["MARKETPLACE_REQUESTS_ENABLED"] and harness.shop.get("/health")[0] == 200
     ok(harness.cockpit("log", "verify"))
 
     log = harness.open_log()
     try:
-        steps = [(e.kind, e.payload["step"]) for e in log.entries(LogFilter(kind="step."))]
+        steps = [e.payload["step"] for e in log.entries(LogFilter(kind="step.finished"))]
+        kinds = [e.kind for e in log.entries(LogFilter())]
     finally:
         log.close()
-    assert [s for k, s in steps if k == "step.finished"] == ["migrate", "set-image", "rollout", "healthy", "flag-on"]
+    assert steps == ["migrate", "set-image", "rollout", "healthy", "flag-on"]
+    assert kinds.index("decision.go") < kinds.index("step.started") < kinds.index("rollback.finished")
     assert harness.runbook().log.path == ".deploy/release-log.sqlite"
     assert (harness.checkout / ".deploy" / "release-log.sqlite").is_file()

@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-LOG_KEEP = 2000
+LOG_KEEP = 500
 """Lines kept per deployment (a pod's log is not forever either)."""
 
 TRUE_VALUES = ("true", "1", "on", "yes")
