@@ -69,7 +69,7 @@ def flag_states(session: ReleaseSession, stage: StageConfig) -> Text:
 class CutoverScreen(Screen[None]):
     ACTIONS = commands.CUTOVER
     BINDINGS = commands.bindings(commands.CUTOVER)
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # 80x24: the stages before the detail pane
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # 80x24: a shorter banner (cockpit.tcss)
 
     def __init__(self, view: CockpitView) -> None:
         super().__init__()

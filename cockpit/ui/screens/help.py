@@ -31,7 +31,7 @@ def _table(title: str, actions: list[commands.Action]) -> Table:
 def demo_text(demo: DemoHints) -> Text:
     """Where the demo runs and the exact commands to try from another terminal; Text, never markup."""
     t = Text()
-    t.append("This is `cockpit demo`\n", style="bold")
+    t.append("cockpit demo: a target on this machine and a scratch checkout\n", style="bold")
     for label, value in (("target", demo.url), ("flag API", demo.flags_url), ("runbook", demo.runbook),
                          ("scratch", demo.scratch + ("  (removed when the demo ends)" if demo.removed_on_exit else ""))):
         t.append(f"{label:<10}", style="dim")

@@ -59,28 +59,31 @@ class KeyBar(Widget):
     def render(self) -> Text:
         shown = [(a, s) for a in self._actions if (s := self.state(a.action)) is not False]
         pieces = {a.action: self._piece(a, s) for a, s in shown}
+        ruled_out = {a.action for a, s in shown if s is None}
         spare = {a.action for a in self._actions if a.spare}
         right = [a.action for a, _ in shown if a.action in PINNED]
         left = [a.action for a, _ in shown if a.action not in PINNED]
         room = self.size.width - 1 - sum(pieces[a].cell_len for a in right)
         # When the line is short, keys the release rules out go first, then spare ones, then the last; "…" says so.
         kept: set[str] = set()
-        for action in sorted(left, key=lambda a: (pieces[a].style == "dim", a in spare)):
+        for action in sorted(left, key=lambda a: (a in ruled_out, a in spare)):
             used = sum(pieces[a].cell_len for a in kept) + pieces[action].cell_len
             if used + (2 if len(kept) + 1 < len(left) else 0) > room:
                 break
             kept.add(action)
         text, self._spans = Text(" ", no_wrap=True, overflow="crop", end=""), []
-        for action in [a for a in left if a in kept] + ["…"] * (len(kept) < len(left)):
-            if action == "…":
-                text.append("… ", style="dim")
-                continue
+
+        def put(action: str) -> None:
             self._spans.append((text.cell_len, text.cell_len + pieces[action].cell_len, action))
             text.append_text(pieces[action])
+
+        for action in (a for a in left if a in kept):
+            put(action)
+        if len(kept) < len(left):
+            text.append("… ", style="dim")
         text.pad_right(max(0, room + 1 - text.cell_len))
         for action in right:
-            self._spans.append((text.cell_len, text.cell_len + pieces[action].cell_len, action))
-            text.append_text(pieces[action])
+            put(action)
         return text
 
     @staticmethod
