@@ -325,7 +325,11 @@ class CockpitApp(WorkerErrors, App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for a in commands.GLOBAL + getattr(screen, "ACTIONS", []):
-            if a.action == "quit" or commands.closed(a.action, self.view.session):
+            if a.action == "quit":
+                continue
+            if why := commands.closed(a.action, self.view.session):  # found by name, not listed; says why
+                yield SystemCommand(a.title, f"Not now: {why}", lambda why=why: self.notify(
+                    why, title="Not now", severity="warning", markup=False), discover=False)
                 continue
             yield SystemCommand(a.title, a.help, lambda a=a: self.run_action_string(a.action, screen))
 

@@ -50,7 +50,12 @@ def states(screen: Screen) -> dict[str, bool | None]:
 
 
 def palette(app: CockpitApp, screen: Screen) -> set[str]:
-    return {c.title for c in app.get_system_commands(screen)}
+    """The commands the palette lists; a ruled-out one is only found by name, and says why."""
+    return {c.title for c in app.get_system_commands(screen) if c.discover}
+
+
+def not_now(app: CockpitApp, screen: Screen) -> dict[str, str]:
+    return {c.title: c.help for c in app.get_system_commands(screen) if not c.discover}
 
 
 def text(screen: Screen, selector: str) -> str:
@@ -104,6 +109,13 @@ async def test_a_rollback_made_elsewhere_closes_what_it_rules_out(demo: Demo, lo
         shown = palette(app, cutover)
         assert not {"Sign off", "GO", "NO-GO", "Flip stage", "Mark stable", "Done"} & shown, shown
         assert {"Kill switch", "Watch", "Re-take evidence", "Rollback"} <= shown
+        why = not_now(app, cutover)
+        assert why["GO"] == "Not now: the release is 'rolled back': sign-off, GO and NO-GO are recorded before GO"
+        assert why["Flip stage"].startswith("Not now: the release is 'rolled back'")
+        go = next(c for c in app.get_system_commands(cutover) if c.title == "GO")
+        go.callback()  # picked by name: it says why, and opens nothing
+        await pilot.pause()
+        assert app.screen is cutover and any(n.title == "Not now" for n in app._notifications)
 
         # The keys do nothing: no form or confirmation opens, nothing is refused after the fact.
         said = len(app._notifications)
