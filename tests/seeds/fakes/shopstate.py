@@ -24,12 +24,15 @@ temporary file and renamed, so a reader sees the old state or the new one, never
                   "history": [{"revision", "image", "env"}],
                   "serving": IMAGE + {"image", "env", "revision", "since"} | None,   what the pods run
                   "rollout": {"state": "complete" | "failed", "reason"},
+                  "runtime": "compose" (only for a compose service: images come from the docker host),
                   "banner": ["Starting {app} {version} ({short_sha})", …],   logged by every new pod
                   "log": [[unix_time, revision, line], …]}
 
 A rollout (a changed image or env, a restart, an undo) resolves the image in the registry: found and
 not crashing, the new pods serve it; else the rollout fails (ImagePullBackOff, CrashLoopBackOff) and
-the old pods keep serving, as a rolling update does.
+the old pods keep serving, as a rolling update does. A compose service is replaced whatever happens.
+Programs change the state through this module only (there is no admin endpoint for it): the fakes
+import it, and the tests through Shop's methods.
 """
 
 from __future__ import annotations
