@@ -126,6 +126,8 @@ def _main(args: argparse.Namespace) -> int:
             interrupted = True
     if interrupted:
         print("\ndemo stopped", file=info)
+    if temporary and not args.check_only:  # the banner above shows again, with paths that are gone now
+        print(f"demo folder removed: {scratch.checkout.parent} (--keep keeps it)", file=info)
     return code
 
 

@@ -51,5 +51,6 @@ def test_the_demo_tui_shows_what_to_try_and_keeps_its_folder_while_it_runs() -> 
         term.type(b"q")
         assert term.wait_exit() == 0, term.text[-2000:]
         assert not folder.exists(), "the temporary scratch folder is removed when the demo ends"
+        assert f"demo folder removed: {folder}" in term.text  # said under the banner that shows again
     finally:
         term.kill()
