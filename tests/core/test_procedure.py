@@ -172,3 +172,13 @@ def test_a_step_naming_what_does_not_exist_is_refused_with_its_key(demo: Demo) -
     path.write_text(head + sep + block + bad + "\n" + nxt + tail, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line \d+: stages\[1\]\.steps\[0\]\.run: unknown placeholder \{nope\}"):
         load_runbook(path)
+
+
+def test_the_release_is_closed_headless_once_every_stage_is_stable(demo: Demo) -> None:
+    log = open_log(demo.runbook)
+    asyncio.run(in_cutover(demo.runbook, log, ANN, stage="layer-0"))
+    p = subprocess.run(
+        [sys.executable, "-m", "cockpit", "release", "close", "--config", str(demo.scratch.runbook_path),
+         "--env", "production", "--as", "Ann", "--note", "all layers in"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "stages not yet stable: layer-0, layer-1, layer-2" in p.stderr
+    log.close()
