@@ -30,6 +30,7 @@ from cockpit.core.opening import Opening, OpeningError
 from cockpit.core.refusal import ActionRefused
 from cockpit.runbook.outline import outline_of
 from cockpit.ui import commands
+from cockpit.ui.live import LiveRelease, told
 from cockpit.ui.messages import RunCore, TakeEvidence
 from cockpit.ui.screens.readiness import ReadinessScreen
 from cockpit.ui.view import CockpitView, DemoHints
@@ -38,7 +39,7 @@ from cockpit.ui.worker_errors import WorkerErrors, notify_error
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
     from cockpit.core.log.base import ReleaseLog
-    from cockpit.core.log.entry import Actor
+    from cockpit.core.log.entry import Actor, Entry
     from cockpit.core.session import ReleaseSession
     from cockpit.ui.screens.cutover import CutoverScreen
     from cockpit.ui.screens.signoff import SignOffResult
@@ -58,7 +59,7 @@ def refusal_notified(action: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-class CockpitApp(WorkerErrors, App[None]):
+class CockpitApp(LiveRelease, WorkerErrors, App[None]):
     CSS_PATH = "cockpit.tcss"
     TITLE = "Release Cockpit"
     # Readiness starts as the default screen and becomes a mode in on_mount: a mode's first screen
@@ -137,6 +138,7 @@ class CockpitApp(WorkerErrors, App[None]):
         self.sub_title = f"{view.outline.name} · {self.environment} · {session.release_id}"
         self.poll_log_status()
         view.publish()
+        self.follow_log(self.log_store)
         if session.state.phase.in_flight:
             self.switch_mode("cutover")
         if self.take_on_open:  # after the release's state is on screen
@@ -167,6 +169,20 @@ class CockpitApp(WorkerErrors, App[None]):
         if status != self.view.log_status:
             self.view.log_status = status
             self.view.publish()
+
+    # -- what other terminals do (cockpit.ui.live) ----------------------------------------------
+    def live_session(self) -> ReleaseSession | None:
+        return self.view.session
+
+    def release_changed(self, news: list[Entry]) -> None:
+        """Another cockpit or command acted on this release: show it, say who, and re-read the lock."""
+        self.view.publish()
+        for line in told(news):
+            self.notify(line, title="From another terminal", markup=False, timeout=10)
+        self.poll_log_status()
+        session = self.view.session
+        if session is not None and session.state.phase.in_flight and self.current_mode == "readiness":
+            self.switch_mode("cutover")
 
     # -- worker errors: notified by WorkerErrors; a failed take ends its progress ---------------
     def worker_failed(self, error: BaseException | None, worker: Worker) -> None:
