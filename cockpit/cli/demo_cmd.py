@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cockpit.cli.common import EXIT_OK, EXIT_USAGE, CliError
+from cockpit.cli.common import EXIT_OK, CliError
 from cockpit.core.secrets import env_name
 
 if TYPE_CHECKING:  # the demo is imported only when the command runs
@@ -153,20 +153,11 @@ def hints(t: DemoTarget, s: Scratch, *, temporary: bool) -> DemoHints:
 
 def _run_tui(scratch: Scratch, actor: str | None, demo: DemoHints) -> int:
     """`cockpit run` on the scratch runbook, with the demo's hints in its help."""
-    # startup: Textual and the cockpit's app are imported only when a screen is opened
+    # startup: the runbook is opened (and Textual imported) only when a screen is opened
+    from cockpit.cli.run_cmd import run_tui
     from cockpit.core.opening import Opening
-    from cockpit.ui.app import CockpitApp
 
-    opening = Opening.from_file(scratch.runbook_path)
-    app = CockpitApp(opening, actor=actor, demo=demo)
-    try:
-        app.run()
-    finally:
-        if opening.owns_log and app.log_store is not None:
-            app.log_store.close()
-    if app.startup_error:
-        raise CliError(app.startup_error, EXIT_USAGE)
-    return EXIT_OK
+    return run_tui(Opening.from_file(scratch.runbook_path), actor=actor, demo=demo)
 
 
 def _banner(t: DemoTarget, s: Scratch, *, temporary: bool) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import EXIT_OK, EXIT_USAGE, CliError, add_config, environment
 
@@ -34,10 +34,11 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def run_tui(opening: Opening, *, env: str | None = None, ref: str | None = None, actor: str | None = None,
-            refresh_every: float | None = 30.0) -> int:
+            refresh_every: float | None = 30.0, **app_kw: Any) -> int:
+    """The cockpit on a terminal (`cockpit run`, and `cockpit demo` with its hints in `app_kw`)."""
     from cockpit.ui.app import CockpitApp  # Textual is imported only when a screen is opened
 
-    app = CockpitApp(opening, environment=env, ref=ref, actor=actor, refresh_every=refresh_every)
+    app = CockpitApp(opening, environment=env, ref=ref, actor=actor, refresh_every=refresh_every, **app_kw)
     try:
         app.run()
     finally:

@@ -372,7 +372,23 @@ class ReleaseSession(CutoverActions, StageProcedure):
         return read
 
     # -- people ------------------------------------------------------------------------
+    def tick_refusal(self) -> str | None:
+        """Why no item may be ticked now (before GO, or during the cutover: stage items), or None."""
+        phase = self.state.phase
+        if phase.before_go or phase.holds_lock:
+            return None
+        return f"the release is '{phase}': its items are no longer ticked"
+
+    def signoff_refusal(self) -> str | None:
+        """Why no sign-off (nor GO / NO-GO) may be recorded now, or None."""
+        if self.state.phase.before_go:
+            return None
+        return f"the release is '{self.state.phase}': sign-off, GO and NO-GO are recorded before GO"
+
     async def tick(self, check_id: str, note: str) -> Entry:
+        await self.refresh()
+        if refusal := self.tick_refusal():
+            raise ActionRefused(refusal)
         check = self.runbook.check(check_id)
         if check.kind != "manual":
             raise ActionRefused(f"'{check_id}' is taken by the cockpit, not ticked by hand")
@@ -391,8 +407,8 @@ class ReleaseSession(CutoverActions, StageProcedure):
         except ValueError as e:
             raise ActionRefused(str(e)) from None
         await self.refresh()  # another terminal may have gone GO meanwhile
-        if not self.state.phase.before_go:
-            raise ActionRefused(f"sign-off is recorded before GO; this release is '{self.state.phase}'")
+        if refusal := self.signoff_refusal():
+            raise ActionRefused(refusal)
         ref = rollback_ref.strip()
         problems = await asyncio.to_thread(self.validate_rollback_ref, ref) if ref else []
         sha = ""
@@ -409,8 +425,8 @@ class ReleaseSession(CutoverActions, StageProcedure):
         if not reason.strip():
             raise ActionRefused("a NO-GO needs a reason")
         await self.refresh()
-        if not self.state.phase.before_go:
-            raise ActionRefused(f"a NO-GO is recorded before GO; this release is '{self.state.phase}'")
+        if refusal := self.signoff_refusal():
+            raise ActionRefused(refusal)
         return await self.record(kinds.DECISION_NOGO, {"reason": reason.strip(),
                                                         "reasons": self.verdict(require_signoff=True).reasons})
 

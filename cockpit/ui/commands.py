@@ -75,10 +75,10 @@ def closed(action: str, session: ReleaseSession | None) -> str | None:
     if session is None:  # still opening: the action says so when tried
         return None
     phase = session.state.phase
-    if action in _BEFORE_GO and not phase.before_go:
-        return f"the release is '{phase}': sign-off, GO and NO-GO are recorded before GO"
+    if action in _BEFORE_GO:
+        return session.signoff_refusal()
     if action in _WHILE_HELD and not phase.holds_lock:
         return f"the release is '{phase}': stages are run between GO and its close"
-    if action == "tick" and not (phase.before_go or phase.holds_lock):
-        return f"the release is '{phase}': its items are no longer ticked"
+    if action == "tick":
+        return session.tick_refusal()
     return None
