@@ -10,7 +10,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, add_config, environment, load, open_session, opened_log,
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, acting_log, add_config, environment, load, open_session,
                                 print_json, warn_log_status)
 from cockpit.runbook.textsafe import printable, shorten
 
@@ -43,7 +43,7 @@ def run_check(runbook: Runbook, env: str | None = None, ref: str | None = None, 
 
 async def _check(runbook: Runbook, env: str, ref: str | None, json_out: bool, actor: str | None,
                  release_id: str | None) -> int:
-    with opened_log(runbook) as log:
+    with acting_log(runbook) as log:
         session = await open_session(runbook, log, env, actor, ref, release_id)
         progress = _Progress(len(runbook.checks)) if sys.stdout.isatty() and not json_out else None
         await session.take_evidence(on_result=progress.step if progress else None)

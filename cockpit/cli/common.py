@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is imported when a runbook is loaded, not by `cockpit --help`
@@ -79,6 +81,31 @@ def step_texts(values: list[str], option: str) -> dict[str, str]:
             raise CliError(f"{option} takes STEP=TEXT, e.g. {option} netlify='rolled back in the Netlify UI'")
         out[key.strip()] = text.strip()
     return out
+
+
+@contextmanager
+def acting_log(runbook: Runbook) -> Iterator[SpooledLog]:
+    """The log for a command that acts on a release: opened, and at the end the notifications its
+    entries made due are delivered (also when the command was refused half-way)."""
+    with opened_log(runbook) as log:
+        try:
+            yield log
+        finally:
+            deliver_notifications(log, runbook)
+
+
+def deliver_notifications(log: Any, runbook: Runbook) -> None:
+    """Post the [[notify]] messages due after a command acted (GO, a stage, a rollback reach the team's
+    channel when they happen, not at the next note); briefly: a failing webhook is reported on stderr,
+    retried later, and never fails the command."""
+    if not runbook.notify:
+        return
+    from cockpit.core.log.notify import deliver_pending  # startup: the webhooks load only when there are targets
+    from cockpit.runbook.textsafe import printable
+
+    report = deliver_pending(log, runbook, timeout=3.0, budget=5.0)
+    for err in report.errors[:3]:
+        print(f"notify: {printable(err, one_line=True)}", file=sys.stderr)
 
 
 def print_json(obj: Any) -> None:

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, deliver_notifications, environment, load,
+                                opened_log, print_json)
 from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable, VerifyResult
 from cockpit.core.log.entry import Entry, current_actor, format_at
 from cockpit.core.log.witness import check_witness, parse_witness
@@ -248,14 +249,7 @@ def _note(args: argparse.Namespace) -> int:
 
 
 def _notify(log: SpooledLog, runbook: Runbook) -> None:
-    """Deliver what is due, briefly: a failing webhook is reported, retried later, and never fails the command."""
-    if not runbook.notify:
-        return
-    from cockpit.core.log.notify import deliver_pending  # startup: the webhooks load only when there are targets
-
-    report = deliver_pending(log, runbook, timeout=3.0, budget=5.0)
-    for err in report.errors[:3]:
-        print(f"notify: {printable(err, one_line=True)}", file=sys.stderr)
+    deliver_notifications(log, runbook)
 
 
 def _status(args: argparse.Namespace) -> int:

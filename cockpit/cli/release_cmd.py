@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import Any
 
-from cockpit.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, opened_log, print_json
+from cockpit.cli.common import EXIT_FAILED, EXIT_OK, acting_log, add_config, CliError, environment, load, print_json
 from cockpit.runbook.textsafe import printable
 
 
@@ -32,7 +32,7 @@ async def _close(runbook: Any, env: str, args: argparse.Namespace) -> int:
     from cockpit.core.refusal import ActionRefused
     from cockpit.core.session import ReleaseSession
 
-    with opened_log(runbook) as log:
+    with acting_log(runbook) as log:
         session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor), release_id=args.release_id)
         if not session.opened:
             raise CliError(f"{env} has no release to close", EXIT_FAILED)

@@ -10,8 +10,8 @@ import asyncio
 import sys
 from typing import Any
 
-from cockpit.cli.common import (EXIT_FAILED, CliError, add_config, environment, load, opened_log, print_json, step_texts,
-                                warn_log_status)
+from cockpit.cli.common import (EXIT_FAILED, acting_log, add_config, CliError, environment, load, opened_log,
+                                print_json, step_texts, warn_log_status)
 from cockpit.runbook.textsafe import printable
 
 
@@ -59,7 +59,7 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
         if not args.json:
             print(printable(line), flush=True)
 
-    with opened_log(runbook) as log:
+    with acting_log(runbook) as log:
         session = await ReleaseSession.attach(runbook, log, env, current_actor(args.actor), release_id=args.release_id)
         if args.release_id and not session.opened:
             raise CliError(f"{env} has no release {args.release_id} in the log (cockpit log status lists the current one)",

@@ -12,8 +12,8 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, environment, load, open_session,
-                                opened_log, print_json, warn_log_status)
+from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, acting_log, add_config, CliError, environment, load,
+                                open_session, print_json, warn_log_status)
 from cockpit.core.refusal import ActionRefused
 from cockpit.runbook import roles
 
@@ -63,7 +63,7 @@ def _roles(runbook: Runbook, args: argparse.Namespace) -> dict[str, str]:
 
 
 async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
-    with opened_log(runbook) as log:
+    with acting_log(runbook) as log:
         session = await open_session(runbook, log, env, args.actor, args.ref, args.release_id)
         try:
             signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref, args.roles)

@@ -182,3 +182,18 @@ def test_the_release_is_closed_headless_once_every_stage_is_stable(demo: Demo) -
          "--env", "production", "--as", "Ann", "--note", "all layers in"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "stages not yet stable: layer-0, layer-1, layer-2" in p.stderr
     log.close()
+
+
+def test_a_manual_item_is_ticked_headless_with_a_note(demo: Demo) -> None:
+    def tick(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cockpit", "tick", *args, "--config", str(demo.scratch.runbook_path),
+                               "--env", "production", "--as", "Carol"], capture_output=True, text=True, timeout=60)
+
+    p = tick("overlap-tested", "--note", "tested on staging, ticket OPS-12")
+    assert p.returncode == 0 and "overlap-tested ticked by Carol" in p.stdout, p.stderr
+    assert tick("overlap-tested", "--note", "  ").returncode == 1  # a tick needs a note
+    assert tick("health-availability", "--note", "x").returncode == 2  # not a manual item
+    log = open_log(demo.runbook)
+    ticks = list(log.entries(LogFilter(kind=kinds.ITEM_TICKED)))
+    assert [(e.actor.name, e.payload["note"]) for e in ticks] == [("Carol", "tested on staging, ticket OPS-12")]
+    log.close()

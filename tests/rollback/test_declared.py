@@ -30,7 +30,7 @@ timeout = "1m"
 [[rollback.steps]]
 id = "restart"
 kind = "command"
-run = ["bash", "-c", "echo restarted $0 at $1", "web", "{short_sha}"]
+run = ["bash", "-c", "echo restarted $0 at $1 | tee -a .deploy/restarts.log", "web", "{short_sha}"]
 
 [[rollback.steps]]
 id = "netlify"
@@ -85,6 +85,8 @@ def test_the_declared_rollback_runs_after_the_flags_and_waits_for_its_manual_ste
     out = json.loads(p.stdout)
     assert [(s["step"], s["outcome"]) for s in out["steps"]] == [
         ("flags", "done"), ("previous-image", "done"), ("restart", "done"), ("netlify", "done"), ("verify", "done")]
+    # A new attempt runs its steps again (the first attempt's runs are over, not followed).
+    assert (demo.scratch.checkout / ".deploy" / "restarts.log").read_text().count("restarted web") == 2
     netlify = [e for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP)) if e.payload["step"] == "netlify"]
     assert netlify[-1].payload["note"] == "rolled back to deploy 41 in the Netlify UI"
     assert netlify[-1].actor.name == "bob" and demo.log.verify().ok

@@ -282,8 +282,11 @@ class RollbackRunner:
         key = f"{plan.release_id}:rollback:{sid}"
         left = self.runs.find(key) if step.kind == "command" else None
         last = (s.state.rollback.steps.get(sid) if s.state.rollback else None) or {}
-        # A run whose end no rollback.step recorded was left by a cockpit that stopped: follow it.
-        resumed = left is not None and last.get("run_started_at") != left.started_at
+        begun = self.started_at.timestamp() if self.started_at else None
+        # A run of this attempt whose end no rollback.step recorded was left by a cockpit that stopped:
+        # follow it. A run of an earlier attempt is over: this attempt runs the step again.
+        resumed = (left is not None and begun is not None and left.started_at >= begun
+                   and last.get("run_started_at") != left.started_at)
         done = await execute(s, step, key=key, values=plan.values, place=plan.place, note=note, on_line=on_line,
                              runs=self.runs, resumed=resumed)
         data = dict(done.data)
