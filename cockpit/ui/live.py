@@ -44,12 +44,19 @@ class LiveRelease:
     def release_changed(self, news: list[Entry]) -> None:
         """Called on the event loop after entries from elsewhere were folded in."""
 
-    def follow_log(self, log: Any) -> None:
-        """Start following `log` (once the release is open)."""
-        self._follow(log)
+    def follow_log(self, log: Any, runbook: Any = None) -> None:
+        """Start following `log` (once the release is open). With the runbook's [[notify]] targets, what
+        is appended — here or by another terminal — is also posted to the team's channel as it comes
+        (each message once, whoever delivers it: the store's outbox)."""
+        notifier = None
+        if runbook is not None and runbook.notify:
+            from cockpit.core.log.notify import NotifyWorker  # startup: only runbooks with webhooks load it
+
+            notifier = NotifyWorker(log, runbook).start()
+        self._follow(log, notifier)
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
-    def _follow(self, log: Any) -> None:
+    def _follow(self, log: Any, notifier: Any = None) -> None:
         from cockpit.core.log.follow import follower_for  # startup: the release is open by now
 
         worker = get_current_worker()
@@ -57,12 +64,16 @@ class LiveRelease:
         try:
             while not worker.is_cancelled:
                 if follower.wait(FOLLOW_TIMEOUT) and not worker.is_cancelled:
+                    if notifier is not None:
+                        notifier.poke()
                     try:
                         self.call_from_thread(self.catch_up)  # type: ignore[attr-defined]
                     except RuntimeError:  # the app is closing
                         return
         finally:
             follower.close()
+            if notifier is not None:
+                notifier.stop(timeout=1.0)
 
     @work(group="catch-up", exit_on_error=False)
     async def catch_up(self) -> None:

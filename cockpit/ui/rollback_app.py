@@ -54,7 +54,7 @@ class RollbackApp(LiveRelease, App[str | None]):
             return
         self.session = session
         self.push_screen(RollbackScreen(session, **self.screen_kw), self.exit)
-        self.follow_log(session.log)
+        self.follow_log(session.log, session.runbook)
 
     def live_session(self) -> ReleaseSession | None:
         return self.session
