@@ -138,7 +138,7 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
         self.sub_title = f"{view.outline.name} · {self.environment} · {session.release_id}"
         self.poll_log_status()
         view.publish()
-        self.follow_log(self.log_store)
+        self.follow_log(self.log_store, self.runbook)
         if session.state.phase.in_flight:
             self.switch_mode("cutover")
         if self.take_on_open:  # after the release's state is on screen
