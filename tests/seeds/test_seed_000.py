@@ -1,7 +1,7 @@
 """Seed 000 (Sharmar Marketplace Core, rollout layers 0..4) run end to end, headless, as its team would:
 config/000-marketplace-layers.toml, installed into the shop's checkout by the seed harness.
 
-The same SHA goes through staging first (a second shop with its own database: seed_000_staging.py) to a
+The same SHA goes through staging first (a second shop with its own database: seed_000_shops.py) to a
 closed, stable release; then production: the gate (NO-GO until staging passed), the sign-off of every role,
 GO, each layer's procedure — backup (a real pg_dump and an uploads archive, restored into a scratch
 database to prove it), the `pre-marketplace-layer-N` tag pushed to origin, the smoke, a person's
@@ -12,8 +12,10 @@ What is real: the cockpit (as processes), PostgreSQL with pg_dump/pg_restore/psq
 origin, npm and the repo's migrate and deploy scripts, the shop's HTTP service. kubectl and docker are the
 harness's TEST DOUBLES (no cluster or registry can run here). The shop has no marketplace or public site of
 its own, so the test programs what those would answer: the site's catalog pages and robots.txt, and the
-marketplace's health fields (/health/availability, /booking, /payments). The runbook's soak times (monitor
-windows of hours, the canary's 2 h wait) are shortened to a second or less; everything else runs as written.
+marketplace's health fields (/health/availability, /booking, /payments); and its flag API answers a PUT once
+the new state is written (seed_000_shops.answer_after_write: as the harness serves it, a read-back right
+after the PUT can see the old value). The runbook's soak times (monitor windows of hours, the canary's 2 h
+wait) are shortened to a second or less; everything else runs as written.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from cockpit.runbook.step_ids import step_id
 from tests.helpers.pg import create_database, drop_database
 from tests.seeds.harness import ROOT, Harness
 from tests.seeds.scratchrepo import git
-from tests.seeds.seed_000_staging import point_staging_at, staging_twin
+from tests.seeds.seed_000_shops import answer_after_write, point_staging_at, staging_twin
 from tests.seeds.shop import Shop
 
 SEED = "config/000-marketplace-layers.toml"
@@ -160,8 +162,9 @@ def cutover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cutover]:
         staging = staging_twin(h, root / "staging", dsns[1])
         made.append(staging)
         point_staging_at(h, staging, {"site": "{url}/site", "uploads": str(media_dir(root / "uploads-staging"))})
-        program(h.shop)
-        program(staging.shop)
+        for shop in (h.shop, staging.shop):
+            answer_after_write(shop)
+            program(shop)
 
         # Production first: NO-GO, the SHA has not passed staging.
         p = h.cockpit("check", "--json", env_name="production", actor=ADMIN)
@@ -303,7 +306,7 @@ def test_a_layer_goes_off_alone_then_the_whole_release_returns_with_its_backup(c
     assert p.returncode == 1, p.stdout + p.stderr
     out = json.loads(p.stdout)
     assert [(s["step"], s["outcome"]) for s in out["steps"]][:3] == [
-        ("flags", "done"), ("redeploy", "done"), ("restore-decision", "failed")]
+        ("flags", "done"), ("redeploy", "done"), ("restore-decision", "failed")], p.stdout
     assert "--manual restore-decision=NOTE" in out["steps"][2]["detail"]
     assert h.shop.version()["sha"] == good and h.shop.schema_version() == 3   # old code on the additive schema
     p = h.cockpit("rollback", "--yes", "--json", "--manual", "restore-decision=nothing to keep: no fee orders open",
