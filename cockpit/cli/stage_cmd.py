@@ -104,6 +104,12 @@ async def _start(session: ReleaseSession, args: argparse.Namespace, report: dict
     stage = args.stage
     manual, skips = step_texts(args.manual, "--manual"), step_texts(args.skip, "--skip")
     if session.state.stage(stage).status is not StageStatus.STARTED:
+        # The stage's gate is judged on evidence taken now, not on what an earlier check left in the log.
+        deferred = session.deferred_checks(stage)
+        fresh = [c.id for c in session.runbook.checks
+                 if c.stage == stage and c.kind != "manual" and c.id not in deferred]
+        if fresh and session.state.phase.holds_lock:
+            await session.take_evidence(fresh)
         outcome = await session.start_stage(stage)
         _say(args, f"{session.release_id}: stage {stage} started by {session.actor.name}")
         for p in outcome.problems:

@@ -197,3 +197,17 @@ def test_a_manual_item_is_ticked_headless_with_a_note(demo: Demo) -> None:
     ticks = list(log.entries(LogFilter(kind=kinds.ITEM_TICKED)))
     assert [(e.actor.name, e.payload["note"]) for e in ticks] == [("Carol", "tested on staging, ticket OPS-12")]
     log.close()
+
+
+def test_a_headless_stage_start_judges_its_gate_on_evidence_taken_now(demo: Demo) -> None:
+    log = open_log(demo.runbook)
+    session = asyncio.run(in_cutover(demo.runbook, log, ANN, stage="layer-0"))
+    asyncio.run(session.mark_stable("layer-0", "ok"))
+    demo.target.set_health("availability", status_code=503)
+    asyncio.run(session.take_evidence(["health-availability"]))  # the log says: failing
+    demo.target.set_health("availability", status_code=200)  # fixed since
+    p = stage_cmd(demo, "start", "layer-1", "--yes")
+    assert p.returncode == 0, p.stdout + p.stderr
+    asyncio.run(session.refresh())
+    assert session.state.stage("layer-1").status.value == "started"
+    log.close()
