@@ -262,13 +262,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"null")
         except ValueError:
             body = None
-        with shopstate.update(self.shop.state_path) as s:
+        replied: list[tuple[int, dict]] = []  # sent once the state is written: a read-back sees the flip
+
+        def decide(s: dict) -> None:
             def answer(status: int, reply: dict) -> None:
                 s["flag_puts"].append({"name": name, "enabled": body.get("enabled") if isinstance(body, dict) else None,
                                        "reason": body.get("reason") if isinstance(body, dict) else None,
                                        "actor": body.get("actor") if isinstance(body, dict) else None,
                                        "status": status, "at": time.time()})
-                self.send(status, reply)
+                replied.append((status, reply))
 
             if scheme.lower() != "bearer" or token.strip() != FLAG_TOKEN:
                 return answer(401, {"error": "missing or invalid bearer token"})
@@ -282,6 +284,10 @@ class _Handler(BaseHTTPRequestHandler):
             shopstate.log(s, s["app"], f"flag {name} switched {'on' if body['enabled'] else 'off'} by "
                                        f"{body.get('actor')}: {body.get('reason')}")
             answer(200, {"name": name, "enabled": body["enabled"]})
+
+        with shopstate.update(self.shop.state_path) as s:
+            decide(s)
+        self.send(*replied[0])
 
     # -- POST: webhooks ------------------------------------------------------------------------------
     def do_POST(self) -> None:
