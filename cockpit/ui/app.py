@@ -267,12 +267,13 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
             self.run_core(self._sign_off(result))
 
     async def _sign_off(self, r: SignOffResult) -> None:
-        signoff = await self._session().sign_off(r.release_owner, r.rollback_owner, r.rollback_ref)
+        signoff = await self._session().sign_off(r.release_owner, r.rollback_owner, r.rollback_ref, roles=r.roles)
         if signoff.problems:
             self.notify("Recorded, but the rollback ref is not usable: " + "; ".join(signoff.problems),
                         severity="warning", markup=False)
         else:
-            self.notify(f"Sign-off recorded: {signoff.release_owner} / {signoff.rollback_owner}, "
+            others = "".join(f", {role} {name or '(nobody yet)'}" for role, name in r.roles.items())
+            self.notify(f"Sign-off recorded: {signoff.release_owner} / {signoff.rollback_owner}{others}, "
                         f"rollback to {signoff.rollback_ref}", markup=False)
         self.take_evidence()  # checks that depend on the rollback ref can now be taken
 

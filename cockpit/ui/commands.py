@@ -27,6 +27,8 @@ class Action:
     """A shorter title for the key bar, where 80 columns hold a dozen keys."""
     spare: bool = False
     """Left off the key bar first when it is short (Help and the palette still list it)."""
+    priority: bool = False
+    """Taken before the focused widget sees the key (enter runs a step, not the table's row select)."""
 
 
 GLOBAL = [
@@ -35,7 +37,8 @@ GLOBAL = [
     Action("go", "g", "GO", "Give GO (only when the gate says GO; confirm by typing the short SHA)"),
     Action("nogo", "n", "NO-GO", "Record NO-GO with a reason (any time before GO)"),
     Action("switch('readiness')", "1", "Readiness", "The checklist, evidence and verdict", spare=True),
-    Action("switch('cutover')", "2", "Cutover", "Stages in order: flip, watch, mark stable, kill switch", spare=True),
+    Action("switch('cutover')", "2", "Cutover", "Stages in order: start, run their steps, watch, mark stable, "
+           "kill switch", spare=True),
     Action("rollback", "ctrl+r", "Rollback", "Open the guided rollback for this release", footer=False),
     Action("browse", "ctrl+l", "Browse log", "The release log, read-only, with integrity check", footer=False),
     Action("help", "question_mark", "Help", "Keys and what the cockpit does"),
@@ -50,24 +53,31 @@ READINESS = [
 ]
 
 CUTOVER = [
-    Action("start_stage", "f", "Flip stage", "Start the highlighted stage: its flags ON, after confirmation",
-           bar="Flip"),
+    Action("start_stage", "f", "Start stage", "Start the highlighted stage after confirmation: its flags ON, or "
+           "its procedure ready to run step by step", bar="Start"),
+    Action("run_step", "enter", "Run step", "Run the stage's next step (or retry a failed one): said and confirmed "
+           "first; a manual step asks for a note", bar="Run", priority=True),
+    Action("skip_step", "x", "Skip step", "Skip the stage's next step, with a reason (logged)", bar="Skip"),
+    Action("abort_stage", "a", "Abort stage", "Stop the stage's procedure, with a reason: the flags it switched "
+           "on go off again", bar="Abort"),
     Action("stable", "m", "Mark stable", "Mark the highlighted stage stable (its checks must pass)", bar="Stable"),
     Action("kill", "k", "Kill switch", "Turn the highlighted stage's flags OFF at once"),
+    Action("timeline", "t", "Timeline", "Planned against actual for every step, late ones marked (t again: "
+           "back to the stage)"),
     Action("watch", "w", "Watch", "Re-take the highlighted stage's checks now"),
     Action("done", "D", "Done", "Close the release once every stage is stable", footer=False),
 ]
 
 
 def bindings(actions: list[Action]) -> list[Binding]:
-    return [Binding(a.key, a.action, a.title, show=a.footer) for a in actions]
+    return [Binding(a.key, a.action, a.title, show=a.footer, priority=a.priority) for a in actions]
 
 
 # The phase's own rules (cockpit.core.release.Phase): sign-off and the decision come before GO; the
 # stages are run while the release holds the lock (GO, cutover). Rules that turn with the evidence (the
 # gate, the order of stages, a monitor window) stay with the actions, which say why when tried.
 _BEFORE_GO = {"signoff", "go", "nogo"}
-_WHILE_HELD = {"start_stage", "stable", "done"}
+_WHILE_HELD = {"start_stage", "run_step", "skip_step", "abort_stage", "stable", "done"}
 
 
 def closed(action: str, session: ReleaseSession | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Pilot tests of the rollback wizard: real keys, real demo target, real git checkout, real SQLite log."""
+"""Pilot tests of the rollback wizard: real keys, real demo target, real git checkout, real SQLite log;
+the default plan and one the runbook declares (with a manual step)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from textual.widgets import RichLog, Static
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.session import ReleaseSession
+from cockpit.runbook.config import load_runbook
 from cockpit.ui.rollback_app import make_rollback_app
+from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.screens.rollback import RollbackScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
 from cockpit.ui.widgets.keybar import KeyBar
@@ -181,3 +184,62 @@ def test_wizard_resumes_and_refuses_clearly(demo: Demo) -> None:
             assert "Resuming" in output(pilot)
 
     asyncio.run(resumed())
+
+
+DECLARED = '''
+[[rollback.steps]]
+id = "restart"
+kind = "command"
+run = ["bash", "-c", "echo restarted $0 at $1", "web", "{short_sha}"]
+
+[[rollback.steps]]
+id = "netlify"
+kind = "manual"
+title = "Netlify: the frontend's previous deploy"
+instruction = "Netlify: Deploys → the previous deploy → Rollback to this deploy"
+who = "Rollback Owner"
+'''
+
+
+def test_wizard_runs_the_declared_steps_and_asks_a_person_for_the_manual_one(demo: Demo) -> None:
+    """Seed 002's rollback as the runbook declares it: after the flags, its own steps — a command (streamed),
+    a manual step done in Netlify and confirmed with the person's note — then verify."""
+    path = demo.scratch.runbook_path
+    path.write_text(path.read_text(encoding="utf-8") + DECLARED, encoding="utf-8")
+    runbook = load_runbook(path)
+    asyncio.run(go_release(runbook, demo.log))
+    short = demo.scratch.shas["known_good"][:7]
+
+    async def go() -> None:
+        app = make_rollback_app(runbook, demo.log, "production", BOB, flag_backoff=0.01, tick_seconds=0)
+        async with app.run_test(size=(110, 34)) as pilot:
+            await settle(pilot)
+            w = wizard(pilot)
+            assert w.runner is not None and w.runner.plan.steps == ("flags", "restart", "netlify", "verify")
+            listed = text_of(pilot, "#rb-steps")
+            assert "2. run bash -c" in listed and "3. Netlify: the frontend's previous deploy" in listed
+            await confirm_step(pilot)  # flags
+            # An untitled declared step is named by what it does, said before it runs.
+            assert f"run bash -c 'echo restarted $0 at $1' web {short} in " in text_of(pilot, "#rb-detail")
+            await confirm_step(pilot)  # restart: its output streamed
+            assert f"restarted web at {short}" in output(pilot) and "restart: DONE — exit code 0" in output(pilot)
+            assert w.current == "netlify"
+            detail = text_of(pilot, "#rb-detail")
+            assert "Rollback Owner: Netlify: Deploys → the previous deploy → Rollback to this deploy" in detail
+            assert "enter: confirm it with a note" in detail
+            # The manual step asks for the note, not a confirmation; an empty note records nothing.
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, PromptScreen)
+            assert pilot.app.screen.query_one("#ok").disabled
+            await pilot.press(*"rolled back in Netlify: deploy #41 is live", "enter")
+            await settle(pilot)
+            assert w.status["netlify"] == "done" and w.current == "verify"
+            await confirm_step(pilot)  # verify
+            assert w.current == "close"
+
+    asyncio.run(go())
+    steps = [(e.payload["step"], e.payload["outcome"]) for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP))]
+    assert steps == [("flags", "done"), ("restart", "done"), ("netlify", "done"), ("verify", "done")]
+    manual = [e.payload for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP)) if e.payload["step"] == "netlify"]
+    assert manual[0]["note"] == "rolled back in Netlify: deploy #41 is live" and manual[0]["who"] == "Rollback Owner"

@@ -26,7 +26,7 @@ from tests.ui.fixtures import workers_done
 
 ANN = Actor("Ann", "ann", "laptop", "ann@example.com")
 BOB = Actor("Bob", "bob", "incident-laptop", "bob@example.com")
-CLOSED = ["signoff", "go", "nogo", "start_stage", "stable", "done"]
+CLOSED = ["signoff", "go", "nogo", "start_stage", "run_step", "skip_step", "abort_stage", "stable", "done"]
 
 
 async def settle(pilot: Pilot) -> None:
@@ -79,7 +79,7 @@ async def test_a_rollback_made_elsewhere_closes_what_it_rules_out(demo: Demo, lo
         assert isinstance(cutover, CutoverScreen)
         before = states(cutover)
         assert before["start_stage"] and before["stable"] and before["done"] and before["kill"]
-        assert {"Flip stage", "Mark stable", "Done"} <= palette(app, cutover)
+        assert {"Start stage", "Mark stable", "Done"} <= palette(app, cutover)
 
         # Bob rolls the release back from his terminal: first the flags, the deploy still to come.
         bob = await ReleaseSession.attach(demo.runbook, log, "production", BOB)
@@ -107,11 +107,11 @@ async def test_a_rollback_made_elsewhere_closes_what_it_rules_out(demo: Demo, lo
         after = states(cutover)
         assert all(after[a] is None for a in CLOSED), after
         shown = palette(app, cutover)
-        assert not {"Sign off", "GO", "NO-GO", "Flip stage", "Mark stable", "Done"} & shown, shown
+        assert not {"Sign off", "GO", "NO-GO", "Start stage", "Mark stable", "Done"} & shown, shown
         assert {"Kill switch", "Watch", "Re-take evidence", "Rollback"} <= shown
         why = not_now(app, cutover)
         assert why["GO"] == "Not now: the release is 'rolled back': sign-off, GO and NO-GO are recorded before GO"
-        assert why["Flip stage"].startswith("Not now: the release is 'rolled back'")
+        assert why["Start stage"].startswith("Not now: the release is 'rolled back'")
         go = next(c for c in app.get_system_commands(cutover) if c.title == "GO")
         go.callback()  # picked by name: it says why, and opens nothing
         await pilot.pause()

@@ -28,7 +28,8 @@ def scrolls(widget: Widget, screen: Screen) -> bool:
 def cut_off(screen: Screen) -> list[str]:
     out = []
     for w in screen.query("*"):
-        if not w.display or not w.visible or scrolls(w, screen):
+        shown = all(a.display for a in w.ancestors_with_self if isinstance(a, Widget))  # a hidden pane's too
+        if not shown or not w.visible or scrolls(w, screen):
             continue
         g = screen.find_widget(w)
         if g.visible_region != g.region or not screen.region.contains_region(g.region):

@@ -3,8 +3,9 @@
 A Screen any app can push with a release (ReleaseSession): the cockpit hands down its own, the
 `cockpit rollback` app attaches one; it depends on nothing else of the hosting app. It refreshes the
 release from the log, plans (core: cockpit.core.rollback), shows each step's
-plan before it runs, asks for confirmation, runs it in a worker and streams the output. A failed
-step offers retry (enter), skip with a reason (s) or abort (a); nothing continues on its own.
+plan before it runs, asks for confirmation (a step the runbook declares manual asks for a person's note
+instead), runs it in a worker and streams the output. A failed step offers retry (enter), skip with a
+reason (s) or abort (a); nothing continues on its own.
 The screen is dismissed with the rollback's outcome ("done" | "failed" | "aborted") or None.
 """
 
@@ -26,7 +27,7 @@ from textual.widgets import RichLog, Static
 from textual.worker import Worker
 
 from cockpit.core.flags.base import on_off
-from cockpit.core.rollback import STEP_TITLES, PlanRefused, RollbackPlan, RollbackRunner, StepResult, plan_for
+from cockpit.core.rollback import PlanRefused, RollbackPlan, RollbackRunner, StepResult, plan_for
 from cockpit.runbook.textsafe import printable
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.widgets.confirm import ConfirmScreen
@@ -51,6 +52,8 @@ def _result_text(r: StepResult) -> str:
         if r.data.get("timed_out"):
             return f"redeploy of {r.data.get('ref')} timed out: its process group was killed"
         return f"redeploy of {r.data.get('ref')}: exit code {r.data.get('exit_code')}"
+    if r.outcome == "done" and "argv" in r.data:  # a declared command's run
+        return f"exit code {r.data.get('exit_code')}"
     return r.detail
 
 
@@ -190,9 +193,23 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
             style = {"done": "green", "skipped": "yellow", "failed": "bold red"}.get(st, "")
             if step == self.current and self.outcome is None:
                 style += " reverse"
-            title = STEP_TITLES.get(step, "Close: outcome, note, time to rollback").split(":")[0]
-            t.append(f" {icon} {i}. {title}\n", style=style.strip())
+            t.append(f" {icon} {i}. {self._short_title(step)}\n", style=style.strip())
         self.query_one("#rb-steps", Static).update(t)
+
+    def _short_title(self, step: str) -> str:
+        """The steps column's name for a step: the built-in ones' short names, a declared one's title."""
+        assert self.runner is not None
+        if step == CLOSE:
+            return "Close"
+        plan = self.runner.plan
+        title = plan.title(step)
+        return printable(title if plan.step(step) is not None else title.split(":")[0], one_line=True)
+
+    def _manual(self, step: str) -> bool:
+        """A step the runbook declares manual: a person does it elsewhere and confirms it with a note."""
+        assert self.runner is not None
+        declared = self.runner.plan.step(step)
+        return declared is not None and declared.kind == "manual"
 
     def _render_detail(self) -> None:
         assert self.runner is not None
@@ -215,14 +232,22 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
             status.update("")
             return
         step = self.current or ""
-        t = Text(STEP_TITLES[step] + "\n", style="bold")
+        t = Text(printable(plan.title(step), one_line=True) + "\n", style="bold")
         for line in plan.describe(step):
-            t.append(line + "\n")
+            t.append(printable(line) + "\n")
         if step == "deploy" and plan.interrupted_deploy:
             t.append("The previous redeploy was interrupted: it runs again.\n", style="yellow")
         failed = self.status[step] == "failed"
-        keys = ("enter: retry   s: skip (with a reason)   a: abort" if failed else
-                "enter: run this step (after confirming)   s: skip (with a reason)   a: abort")
+        declared = plan.step(step)
+        if failed:
+            run = "enter: retry"
+        elif self._manual(step):
+            run = "enter: confirm it with a note"
+        elif declared is not None and not declared.confirm:
+            run = "enter: run this step"
+        else:
+            run = "enter: run this step (after confirming)"
+        keys = run + "   s: skip (with a reason)   a: abort"
         t.append(keys, style="dim")
         detail.update(t)
         if failed:
@@ -274,27 +299,36 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
                                               required=False), self._close)
             return
         assert step is not None
+        plan = self.runner.plan
         retry = self.status[step] == "failed"
-        body = Text("\n".join(self.runner.plan.describe(step)))
-        self.app.push_screen(ConfirmScreen(("Retry: " if retry else "Run: ") + STEP_TITLES[step], body,
-                                           confirm_label="Retry" if retry else "Run"),
-                             lambda ok: self._start(step) if ok else None)
+        title = ("Retry: " if retry else "Run: ") + printable(plan.title(step), one_line=True)
+        body = "\n".join(printable(line) for line in plan.describe(step))
+        if self._manual(step):  # done by a person outside the cockpit: their note is the proof
+            self.app.push_screen(PromptScreen(title, f"{body}\nWhat was done, and where is the proof?",
+                                              "a note (goes in the release log)", submit="Confirm step"),
+                                 lambda note: self._start(step, note) if note else None)
+        elif (declared := plan.step(step)) is not None and not declared.confirm:
+            self._start(step)
+        else:
+            self.app.push_screen(ConfirmScreen(title, Text(body), confirm_label="Retry" if retry else "Run"),
+                                 lambda ok: self._start(step) if ok else None)
 
-    def _start(self, step: str) -> None:
+    def _start(self, step: str, note: str = "") -> None:
+        assert self.runner is not None
         self.running = True
-        self.status[step] = self.status[step]
         self._render_steps()
-        self._out(Text(f"── {STEP_TITLES[step]} ──", style="bold"))
-        self.run_step(step)
+        self._out(Text(f"── {printable(self.runner.plan.title(step), one_line=True)} ──", style="bold"))
+        self.run_step(step, note)
 
     @work(exclusive=True, group="rollback-step", exit_on_error=False)
-    async def run_step(self, step: str) -> None:
+    async def run_step(self, step: str, note: str = "") -> None:
         assert self.runner is not None
         await self._ensure_begun()
 
         # Per-flag and per-check outcomes are written when the step ends, in plan order (they land
-        # concurrently, in any order); the deploy's output is streamed line by line as it comes.
-        result = await self.runner.run_step(step, on_line=lambda line: self.post_message(OutputLine(Text(line))))
+        # concurrently, in any order); a command's output is streamed line by line as it comes.
+        result = await self.runner.run_step(step, note=note,
+                                            on_line=lambda line: self.post_message(OutputLine(Text(printable(line)))))
         self.post_message(StepDone(result))
 
     async def _ensure_begun(self) -> None:
@@ -315,10 +349,11 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
         self.running = False
         self.status[r.step] = r.outcome
         style = {"done": "bold green", "skipped": "yellow"}.get(r.outcome, "bold red")
-        if r.step != "deploy":
+        declared = self.runner.plan.step(r.step) if self.runner is not None else None
+        if r.step != "deploy" and (declared is None or declared.kind != "command"):  # a command's was streamed
             for line in r.lines:
-                self._out(Text(line, style="green" if line.startswith("✔") else "red"))
-        self._out(Text(f"{r.step}: {r.outcome.upper()} — {_result_text(r)}", style=style))
+                self._out(Text(printable(line), style="green" if line.startswith("✔") else "red"))
+        self._out(Text(printable(f"{r.step}: {r.outcome.upper()} — {_result_text(r)}"), style=style))
         self.refresh_clock()
         if r.outcome == "failed":
             self._render_steps()

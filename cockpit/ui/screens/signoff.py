@@ -1,9 +1,10 @@
-"""Sign-off: Release Owner, Rollback Owner and the rollback ref, validated against git while typing."""
+"""Sign-off: Release Owner, Rollback Owner, the runbook's other roles (seed 003's Incident Comms Owner)
+and the rollback ref, validated against git while typing."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import on, work
@@ -16,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from cockpit.core import gitrepo
 from cockpit.core.session import ReleaseSession
+from cockpit.runbook.roles import DEFAULT_ROLES
 from cockpit.runbook.textsafe import printable, shorten
 
 
@@ -24,6 +26,8 @@ class SignOffResult:
     release_owner: str
     rollback_owner: str
     rollback_ref: str
+    roles: dict[str, str] = field(default_factory=dict)
+    """The runbook's other roles -> the person named (blank: nobody yet; GO needs every role)."""
 
 
 class SignOffScreen(ModalScreen[SignOffResult | None]):
@@ -34,20 +38,32 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
         super().__init__(classes="modal")
         self.session = session
         self._ref_ok = False
+        self.roles = [r for r in session.runbook.release.roles if r not in DEFAULT_ROLES]
+        """The roles beyond the two owners, in the runbook's order: one field each."""
 
     def compose(self) -> ComposeResult:
         s = self.session.state.signoff
         with Vertical(classes="dialog wide", id="signoff"):
             yield Label(Text(f"Sign-off for {self.session.release_id} "
                              f"(target {self.session.target.short})"), classes="title")
-            yield Label("Release Owner")
-            yield Input(value=s.release_owner if s else self.session.actor.name, id="release-owner")
-            yield Label("Rollback Owner")
-            yield Input(value=s.rollback_owner if s else "", placeholder="who rolls back if it goes wrong",
-                        id="rollback-owner")
-            yield Label("Rollback ref (a known-good commit before the target)")
-            yield Input(value=s.rollback_ref if s else "", placeholder="tag or SHA — or pick one below",
-                        id="rollback-ref")
+            # Label and field side by side at 80x24 (cockpit.tcss), so a runbook's extra roles still fit.
+            with Vertical(classes="field"):
+                yield Label("Release Owner")
+                yield Input(value=s.release_owner if s else self.session.actor.name, id="release-owner")
+            with Vertical(classes="field"):
+                yield Label("Rollback Owner")
+                yield Input(value=s.rollback_owner if s else "", placeholder="who rolls back if it goes wrong",
+                            id="rollback-owner")
+            for i, role in enumerate(self.roles):
+                with Vertical(classes="field"):
+                    yield Label(Text(role))
+                    yield Input(value=s.named(role) if s else "", placeholder="who holds this role (GO needs it)",
+                                id=f"role-{i}")
+            with Vertical(classes="field"):
+                yield Label("Rollback ref")
+                yield Input(value=s.rollback_ref if s else "",
+                            placeholder="a known-good tag or SHA before the target — or pick one below",
+                            id="rollback-ref")
             yield Static(Text("…", style="dim"), id="ref-status")
             yield OptionList(id="candidates")
             with Horizontal(classes="buttons"):
@@ -112,8 +128,10 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
 
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
-        self.dismiss(SignOffResult(*(self.query_one(f"#{i}", Input).value.strip()
-                                     for i in ("release-owner", "rollback-owner", "rollback-ref"))))
+        owner, rollback_owner, ref = (self.query_one(f"#{i}", Input).value.strip()
+                                      for i in ("release-owner", "rollback-owner", "rollback-ref"))
+        roles = {role: self.query_one(f"#role-{i}", Input).value.strip() for i, role in enumerate(self.roles)}
+        self.dismiss(SignOffResult(owner, rollback_owner, ref, roles))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -1,4 +1,5 @@
-"""Scenes of the rollback wizard, one per step, each at 120x40 and 80x24.
+"""Scenes of the rollback wizard, one per step, each at 120x40 and 80x24; and a rollback the runbook
+declares (seed 002's previous image, restart and Netlify's manual rollback) at its manual step.
 
 Deterministic: git commit dates are fixed (so SHAs and the release id are), the clock is a manual
 one the scene advances, the terminal size is fixed; no port or temp path reaches the screen.
@@ -34,7 +35,30 @@ class ManualClock:
 
 
 
-def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
+DECLARED = '''
+[[rollback.steps]]
+id = "previous-image"
+kind = "command"
+title = "Previous image: redeploy the rollback ref"
+run = ["bash", "./scripts/deploy-prod-from-ref.sh", "{ref}", "."]
+timeout = "1m"
+
+[[rollback.steps]]
+id = "restart"
+kind = "command"
+title = "Restart web"
+run = ["bash", "-c", "echo restarted $0 at $1", "web", "{short_sha}"]
+
+[[rollback.steps]]
+id = "netlify"
+kind = "manual"
+title = "Netlify: the frontend's previous deploy"
+instruction = "Netlify: Deploys → the previous deploy → Rollback to this deploy"
+who = "Rollback Owner"
+'''
+
+
+def make_app(tmp: Path, *, deploy_prefix: str = "", declared: str = "") -> App[Any]:
     from cockpit.runbook.config import load_runbook
     from cockpit.core.flags.http import HttpFlagBackend
     from cockpit.core.log.sqlite import SqliteLog
@@ -50,7 +74,7 @@ def make_app(tmp: Path, *, deploy_prefix: str = "") -> App[Any]:
     # smoke evidence only: its detail has no latency figure, so the verify step renders the same every run
     text = text.replace('verify = ["health-api", "health-db", "smoke-sso"]', 'verify = ["smoke-sso", "smoke-realtime"]')
     text = text.replace('deploy = "bash', f'deploy = "{deploy_prefix}bash')
-    scratch.runbook_path.write_text(text)
+    scratch.runbook_path.write_text(text + declared)
     runbook = load_runbook(scratch.runbook_path)
     log = SqliteLog(scratch.log_path)
 
@@ -85,6 +109,16 @@ async def _step(pilot: Pilot, seconds: float) -> None:
     await _settle(pilot)
 
 
+async def _instant_step(pilot: Pilot, seconds: float) -> None:
+    """A step that ends at once (flags on loopback, a smoke file re-read, an echo): the clock moves after it
+    has ended, so it ends at the same time every run (`_step` is for a deploy, which outlasts the move)."""
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.click("#confirm")
+    await _settle(pilot)
+    pilot.app.scene_clock.advance(seconds)  # type: ignore[attr-defined]
+
+
 async def plan(pilot: Pilot) -> None:
     await _settle(pilot)
 
@@ -97,7 +131,7 @@ async def confirm_flags(pilot: Pilot) -> None:
 
 async def deploy_step(pilot: Pilot) -> None:
     await _settle(pilot)
-    await _step(pilot, 4)
+    await _instant_step(pilot, 4)  # the flags
 
 
 async def deploy_failed(pilot: Pilot) -> None:
@@ -108,7 +142,7 @@ async def deploy_failed(pilot: Pilot) -> None:
 async def verify_done(pilot: Pilot) -> None:
     await deploy_step(pilot)
     await _step(pilot, 41)
-    await _step(pilot, 6)
+    await _instant_step(pilot, 6)
 
 
 async def closed(pilot: Pilot) -> None:
@@ -120,6 +154,14 @@ async def closed(pilot: Pilot) -> None:
     await _settle(pilot)
 
 
+async def declared_manual(pilot: Pilot) -> None:
+    """The flags, the previous image and the restart done; the Netlify step waits for a person's note."""
+    await _settle(pilot)
+    await _instant_step(pilot, 4)
+    await _step(pilot, 38)
+    await _instant_step(pilot, 3)
+
+
 SCENES = [
     *at_both_sizes("rollback-1-plan", make_app, plan),
     *at_both_sizes("rollback-2-confirm-flags", make_app, confirm_flags),
@@ -128,4 +170,5 @@ SCENES = [
                    deploy_failed),
     *at_both_sizes("rollback-5-verify", make_app, verify_done),
     *at_both_sizes("rollback-6-closed", make_app, closed),
+    *at_both_sizes("rollback-7-declared-manual", lambda tmp: make_app(tmp, declared=DECLARED), declared_manual),
 ]
