@@ -58,8 +58,9 @@ class StageProcedure:
         return [sid for sid, _ in self.procedure(stage_id) if finished.get(sid) not in ("done", "skipped")]
 
     def next_step(self: ReleaseSession, stage_id: str) -> tuple[str, Step] | None:
-        pending = self.pending_steps(stage_id)
-        return next(((sid, s) for sid, s in self.procedure(stage_id) if pending and sid == pending[0]), None)
+        finished = self.state.stage(stage_id).steps
+        return next(((sid, s) for sid, s in self.procedure(stage_id) if finished.get(sid) not in ("done", "skipped")),
+                    None)
 
     def step_refusal(self: ReleaseSession, stage_id: str, sid: str) -> str | None:
         """Why this step may not run now, or None (it must be the stage's next step, the stage started)."""

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from cockpit import __version__
 from cockpit.core import gitrepo, kinds
 from cockpit.core.cutover import CutoverActions
+from cockpit.core.lease import LeaseActions
 from cockpit.core.procedure import StageProcedure
 from cockpit.core.promotion import REREAD_AFTER, Promotion, read_promotion, rule
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
 from cockpit.core.gate import SignOff, Verdict, evaluate
-from cockpit.core.log import lock
-from cockpit.core.log.base import AppendRefused, Guard, LogFilter, LogUnavailable, ReleaseLog
+from cockpit.core.log.base import Guard, LogFilter, LogUnavailable, ReleaseLog
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.release import ReleaseState, StageStatus, fold
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from cockpit.core.checks.context import CheckContext
     from cockpit.core.flags.base import FlagBackend
     from cockpit.core.flags.flip import FlipResult, KillSwitchResult
-    from cockpit.core.log.lock import LockInfo
     from cockpit.core.log.seen import SeenCache
     from cockpit.runbook.config import Runbook
 
@@ -120,7 +119,7 @@ def no_release_id(runbook: Runbook, environment: str) -> str:
 
 
 @dataclass
-class ReleaseSession(CutoverActions, StageProcedure):
+class ReleaseSession(CutoverActions, StageProcedure, LeaseActions):
     runbook: Runbook
     log: ReleaseLog
     environment: str
@@ -479,86 +478,3 @@ class ReleaseSession(CutoverActions, StageProcedure):
             raise ActionRefused("the kill switch needs a reason")
         return await self.flip_flags({f: False for f in dict.fromkeys(flags)}, reason=reason, stage=stage,
                                      backend=backend)
-
-    # -- the environment's lock ------------------------------------------------------------
-    async def take_lock(self) -> Entry | None:
-        """Take the environment's cutover lock for this release (one cutover per environment) and keep
-        its lease renewed from now on. Already ours: the lease is renewed, nothing is recorded."""
-        held = await self.lock_holder()
-        if held is not None and held.held_by(self.release_id, self.actor):
-            await self.renew_lock()
-            self._keep_renewing()
-            return None
-        kind, payload, guard = lock.take(self.environment, self.release_id, self.actor,
-                                         self.runbook.release.lock_lease, self.clock())
-        entry = await self.record(kind, payload, guard=guard)
-        self._keep_renewing()
-        return entry
-
-    async def renew_lock(self) -> LockInfo:
-        """Move this release's lease on (the lock table only: renewals are not history)."""
-        expires = self.clock() + self.runbook.release.lock_lease
-        return await asyncio.to_thread(self.log.renew_lease, self.environment, self.release_id, self.actor, expires)
-
-    async def release_lock(self) -> Entry:
-        self._stop_renewing()
-        kind, payload, guard = lock.give_back(self.environment, self.release_id, self.actor, self.clock())
-        return await self.record(kind, payload, guard=guard)
-
-    async def force_unlock(self, reason: str, held: LockInfo) -> Entry:
-        """Break the lock `held` (of this release); recorded with the reason and who held it."""
-        kind, payload, guard = lock.force(self.environment, held, reason, self.clock())
-        return await self.record(kind, payload, guard=guard)
-
-    async def lock_holder(self) -> LockInfo | None:
-        return await asyncio.to_thread(lock.lock_holder, self.log, self.environment, self.clock())
-
-    @property
-    def renewing(self) -> bool:
-        """This session keeps the environment's lease renewed now."""
-        return self._lease_task is not None and not self._lease_task.done()
-
-    def _keep_renewing(self) -> None:
-        """Renew the lease every third of it for as long as this session holds the lock (a cockpit, a
-        rollback wizard, a headless command: whatever took it). Stops when the lock is given back or
-        someone else holds it; an unreachable store is tried again at the next turn."""
-        if self.renewing:
-            return
-        every = min(max(self.runbook.release.lock_lease.total_seconds() / 3, 0.5), 300.0)
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(every)
-                try:
-                    await self.renew_lock()
-                    self.lock_lost = ""
-                except AppendRefused as e:
-                    self.lock_lost = str(e)
-                    return
-                except LogUnavailable:
-                    continue
-
-        self._lease_task = asyncio.get_running_loop().create_task(renew(), name=f"lease {self.environment}")
-
-    def _stop_renewing(self) -> None:
-        task, self._lease_task = self._lease_task, None
-        if task is not None:
-            task.cancel()
-
-    def close(self) -> None:
-        """Stop renewing the lease (the lock itself stays until given back or its lease ends)."""
-        self._stop_renewing()
-
-    async def keep_lease(self) -> str:
-        """Who holds the environment's lock, for a status line; a release in flight that holds it (opened
-        again after a crash, say) keeps its lease renewed from here on."""
-        try:
-            holder = await self.lock_holder()
-        except Exception as e:  # noqa: BLE001 - a status line must not raise
-            return f"lock unknown: {type(e).__name__}"
-        if holder is None:
-            return f"lock lost: {self.lock_lost}" if self.lock_lost else ""
-        mine = holder.held_by(self.release_id, self.actor)
-        if mine and self.state.phase.in_flight:
-            self._keep_renewing()
-        return f"lock: {'you' if mine else holder.holder.name} until {holder.expires_at:%H:%M:%S}Z"
