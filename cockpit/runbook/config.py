@@ -18,6 +18,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationEr
 from cockpit.runbook.config_errors import describe_errors, located
 from cockpit.runbook.fields import Duration, Identifier, Timeout
 from cockpit.runbook.step_ids import step_id
+from cockpit.runbook.signing import SigningConfig
 from cockpit.runbook.steps import Step
 from cockpit.runbook.methods import CheckMethods, RunbookMethods
 from cockpit.runbook import roles as roles_rules
@@ -382,6 +383,8 @@ class Runbook(RunbookMethods, _Model):
     checks: list[CheckConfig] = []
     rollback: RollbackConfig = RollbackConfig()
     notify: list[NotifyConfig] = []
+    signing: SigningConfig | None = None
+    """Signed decisions (cockpit/runbook/signing.py): trusted keys, the signing key, where signatures are required."""
 
     # Set by the loader, not by TOML: where relative paths start.
     base_dir: Path = Field(Path("."), exclude=True)
