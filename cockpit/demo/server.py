@@ -9,8 +9,10 @@ import json
 import re
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from cockpit.demo import promstandin
+from cockpit.demo.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cockpit.demo.state import FlagRequest, Reply, health_reply
 
 if TYPE_CHECKING:
@@ -103,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
     # -- verbs ----------------------------------------------------------------------------
     def do_GET(self) -> None:
         path = self.path_only
+        if path.startswith(promstandin.PREFIX + "/"):
+            return self._prometheus_standin(path)
         if path.startswith("/_demo"):
             return self._control("GET", path)
         if path.startswith(FLAGS_PREFIX + "/flags"):
@@ -110,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
         reply = self.t.reply_for(path)
         if reply is not None:
             return self._reply(reply)
+        if path == "/metrics":
+            return self._send(200, self.t.metrics.exposition(), METRICS_CONTENT_TYPE)
         if path == "/smoke/last-smoke-summary.env":
             return self._send(200, self.t.smoke.env_text(), "text/plain; charset=utf-8")
         if path == "/smoke/last-smoke-summary.json":
@@ -134,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self.path_only
+        if path.startswith(promstandin.PREFIX + "/"):
+            return self._prometheus_standin(path)
         if path.startswith("/_demo"):
             return self._control("POST", path)
         self._send(405, {"error": "method not allowed"})
@@ -212,6 +220,23 @@ class Handler(BaseHTTPRequestHandler):
                 return refuse(400, f"{field} is required (a non-empty string)")
         status, answer = self.t.flags.put(name, body["enabled"], body["reason"], body["actor"], key)
         self._send(status, answer)
+
+    # -- the stand-in for Prometheus (promstandin.py) -------------------------------------------
+    def _prometheus_standin(self, path: str) -> None:
+        params = parse_qs(urlsplit(self.path).query)
+        if self.command == "POST":   # Prometheus takes the same parameters as a form body
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self.close_connection = True
+                return self._send(400, {"status": "error", "errorType": "bad_data", "error": "bad body length"})
+            form = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+            for k, v in parse_qs(form).items():
+                params.setdefault(k, []).extend(v)
+        status, doc = promstandin.answer(self.t.metrics, path.removeprefix(promstandin.PREFIX), params)
+        self._send(status, doc)
 
     # -- control API ------------------------------------------------------------------------
     def _control(self, method: str, path: str) -> None:

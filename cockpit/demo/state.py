@@ -244,3 +244,56 @@ def passed(value: str) -> bool:
 def render_env(values: dict[str, str], generated_at: str) -> str:
     lines = [f"generated_at={generated_at}"] + [f"{k}={v}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
+
+
+BASE_ERROR_RATE = 0.002
+BASE_LATENCY_S = 0.120
+"""The demo shop's traffic without a fault: 0.2 % errors, 120 ms (the old /metrics JSON's numbers)."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """While `flag` is on (or always, when None), the demo traffic has this error fraction and latency."""
+
+    flag: str | None
+    error_rate: float | None
+    latency_ms: float | None
+
+
+class FaultTable:
+    """Faults injected per flag; the traffic profile is the worst of the base and every active fault."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: dict[str | None, Fault] = {}
+
+    def set(self, flag: str | None, error_rate: float | None = None, latency_ms: float | None = None) -> Fault:
+        if error_rate is not None and not 0.0 <= error_rate <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        if latency_ms is not None and not 0.0 <= latency_ms <= 60_000:
+            raise ValueError("latency_ms must be between 0 and 60000")
+        if error_rate is None and latency_ms is None:
+            raise ValueError("give error_rate, latency_ms or both")
+        fault = Fault(flag, error_rate, latency_ms)
+        with self._lock:
+            self._faults[flag] = fault
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def all(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults.values())
+
+    def profile(self, flag_on: Callable[[str], bool | None]) -> tuple[float, float]:
+        """(error fraction, latency in seconds) of the traffic now, given the flags' states."""
+        error_rate, latency_s = BASE_ERROR_RATE, BASE_LATENCY_S
+        for f in self.all():
+            if f.flag is None or flag_on(f.flag):
+                if f.error_rate is not None:
+                    error_rate = max(error_rate, f.error_rate)
+                if f.latency_ms is not None:
+                    latency_s = max(latency_s, f.latency_ms / 1000)
+        return error_rate, latency_s

@@ -5,12 +5,18 @@
         t.set_health("db", status_code=503)
         t.set_smoke("smoke_sso", "FAIL")
         t.flags.fail_next(2, status=503)
+        t.set_fault("MARKETPLACE_REQUESTS_ENABLED", error_rate=0.2, latency_ms=900)   # while that flag is on
 
 Served routes
 -------------
 GET  /health, /health/{catalog,availability,booking,payments,db,redis}
                                     {"status": "ok", "service": NAME}; any /health/NAME set by set_health
-GET  /metrics                       {"error_rate": 0.002, "p95_ms": 120, ...} (seed 002's rollback signals)
+GET  /metrics                       Prometheus text format: http_requests_total{code}, http_request_duration_seconds
+                                    from synthetic traffic (cockpit/demo/metrics.py), 20 requests/s, 0.2 % errors,
+                                    120 ms, worse while a flag with an injected fault is on
+GET  /metrics.json                  {"error_rate": 0.002, "p95_ms": 120, ...} (seed 002's rollback signals, fixed)
+GET  /_demo/prometheus/api/v1/query a stand-in for Prometheus that answers the demo runbook's queries only
+                                    (cockpit/demo/promstandin.py; `cockpit demo` uses it without a real one)
 GET  /loadtest/result.json          seed 004's load test: {"rps": 100, "p95_ms": 310, "passed": true, ...}
 GET  /smoke/last-smoke-summary.env  seed 003's KEY=VALUE summary with generated_at=ISO time
 GET  /smoke/last-smoke-summary.json {"generated_at": ..., "results": {key: value}}
@@ -31,10 +37,15 @@ DELETE /_demo/health/{name}                     back to 200 {"status": "ok"}
 POST   /_demo/smoke                             {"smoke_sso": "FAIL", ...}
 POST   /_demo/flags/fail-next                   {"n": 2, "status": 503, "delay": 0, "flag": null}
 POST   /_demo/flags/{name}/lock | DELETE ...    PUTs answer 409 while locked
+POST   /_demo/fault                             {"flag": "MARKETPLACE_REQUESTS_ENABLED", "error_rate": 0.2,
+                                                 "latency_ms": 900}: while that flag is on, the traffic in
+                                                 /metrics has those errors and latency (no flag: always)
+DELETE /_demo/fault                             no faults: the base traffic again
 POST   /_demo/reset                             everything back to the start
 
     curl -X POST localhost:PORT/_demo/health/db -d '{"status_code": 503}'
     curl -X POST localhost:PORT/_demo/smoke -d '{"smoke_realtime": "FAIL"}'
+    curl -X POST localhost:PORT/_demo/fault -d '{"flag": "MARKETPLACE_REQUESTS_ENABLED", "error_rate": 0.2}'
 
 Tokens: DEMO_TOKEN may change flags, DEMO_READ_TOKEN may only read them. `cockpit demo` puts DEMO_TOKEN in
 its own environment as COCKPIT_SECRET_DEMO_FLAGS (the demo runbook's token_secret = "demo-flags").
@@ -48,8 +59,9 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from cockpit.demo.metrics import RequestMetrics
 from cockpit.demo.server import FLAGS_PREFIX, DemoServer, Handler, health_path
-from cockpit.demo.state import HEALTH_NAMES, SEED_FLAGS, FlagStore, Reply, SmokeState, health_reply
+from cockpit.demo.state import HEALTH_NAMES, SEED_FLAGS, Fault, FaultTable, FlagStore, Reply, SmokeState, health_reply
 
 DEMO_TOKEN = "demo-flags-admin-token"
 DEMO_READ_TOKEN = "demo-flags-read-token"
@@ -76,6 +88,9 @@ class DemoTarget:
         self.token, self.read_token = token, read_token
         self.flags = FlagStore(flags)
         self.smoke = SmokeState()
+        self.faults = FaultTable()
+        self.metrics = RequestMetrics(lambda: self.faults.profile(self.flags.get))
+        """/metrics: synthetic traffic whose errors and latency follow the faults of the flags that are on."""
         self.flags_read_auth = False
         """When True, GETs of the flag API need a token too."""
         self._replies: dict[str, Reply] = {}
@@ -88,7 +103,7 @@ class DemoTarget:
     def _defaults(self) -> None:
         with self._lock:
             self._replies = {health_path(n): health_reply(n) for n in HEALTH_NAMES}
-            self._replies["/metrics"] = _metrics_reply()
+            self._replies["/metrics.json"] = _metrics_reply()
             self._replies["/loadtest/result.json"] = _loadtest_reply()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -102,12 +117,14 @@ class DemoTarget:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="cockpit-demo-target", daemon=True)
         self._thread.start()
+        self.metrics.start()
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        self.metrics.stop()
         self._stopping.set()          # wakes handlers sleeping in a programmed delay
         server.shutdown()
         server.server_close()
@@ -172,10 +189,20 @@ class DemoTarget:
         """The next n matching flag-API requests fail with `status` (after `delay` seconds)."""
         self.flags.fail_next(n, status, delay=delay, methods=methods, flag=flag)
 
+    def set_fault(self, flag: str | None, error_rate: float | None = None, latency_ms: float | None = None) -> Fault:
+        """While `flag` is on (None: always), /metrics' traffic has this error fraction and latency."""
+        if flag is not None and self.flags.get(flag) is None:
+            raise ValueError(f"unknown flag {flag!r}; known: {', '.join(n['name'] for n in self.flags.snapshot())}")
+        return self.faults.set(flag, error_rate, latency_ms)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
     def reset(self) -> None:
         self._defaults()
         self.smoke.reset()
         self.flags.reset()
+        self.faults.clear()
 
     # -- the control API (called by the handler for /_demo/...) ---------------------------------
     def control(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -210,6 +237,21 @@ class DemoTarget:
         if len(parts) == 3 and parts[0] == "flags" and parts[2] == "lock" and method in ("POST", "DELETE"):
             (self.flags.locked.add if method == "POST" else self.flags.locked.discard)(parts[1])
             return 200, {"ok": True, "locked": sorted(self.flags.locked)}
+        if parts == ["fault"] and method == "DELETE":
+            self.clear_faults()
+            return 200, {"ok": True, "faults": []}
+        if parts == ["fault"] and method in ("POST", "PUT"):
+            allowed = {"flag", "error_rate", "latency_ms"}
+            if set(body) - allowed:
+                raise ValueError(f"unknown keys {sorted(set(body) - allowed)}; allowed: {sorted(allowed)}")
+            flag = body.get("flag")
+            if flag is not None and not isinstance(flag, str):
+                raise ValueError("flag must be a flag name or null")
+            number = {k: body.get(k) for k in ("error_rate", "latency_ms")}
+            if any(isinstance(v, bool) or not isinstance(v, (int, float, type(None))) for v in number.values()):
+                raise ValueError("error_rate and latency_ms must be numbers")
+            self.set_fault(flag, **number)
+            return 200, {"ok": True, "faults": self._faults_state()}
         return 404, {"error": "unknown control route; see cockpit/demo/target.py"}
 
     def state(self) -> dict[str, Any]:
@@ -217,8 +259,13 @@ class DemoTarget:
             replies = {p: {"status_code": r.status_code, "delay": r.delay,
                            "body": r.body.decode("utf-8", "replace")} for p, r in self._replies.items()}
         values, at = self.smoke.items()
+        error_rate, latency_s = self.faults.profile(self.flags.get)
         return {"url": self.url, "replies": replies, "smoke": {"generated_at": at, **values},
-                "flags": self.flags.snapshot(), "puts": self.flags.puts()}
+                "flags": self.flags.snapshot(), "puts": self.flags.puts(), "faults": self._faults_state(),
+                "traffic": {"error_rate": error_rate, "latency_ms": round(latency_s * 1000, 3)}}
+
+    def _faults_state(self) -> list[dict[str, Any]]:
+        return [{"flag": f.flag, "error_rate": f.error_rate, "latency_ms": f.latency_ms} for f in self.faults.all()]
 
     def __repr__(self) -> str:
         return f"DemoTarget({self.url if self._server else 'stopped'})"

@@ -80,7 +80,7 @@ def test_smoke_json_and_junit_variants(target: DemoTarget, client: httpx.Client)
 
 
 def test_metrics_and_load_test_documents(client: httpx.Client) -> None:
-    assert client.get("/metrics").json()["error_rate"] < 0.01
+    assert client.get("/metrics.json").json()["error_rate"] < 0.01   # /metrics is Prometheus' text format
     lt = client.get("/loadtest/result.json").json()
     assert lt["rps"] >= 100 and lt["p95_ms"] < 500 and lt["passed"] is True
 
