@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sb.add_argument("stage")
     add_config(sb, json_out=True, release=True)
     sb.add_argument("--note", "-m", default="", help="what was watched")
+    sb.add_argument("--override", metavar="REASON", default="",
+                    help="mark it stable before its monitor or guardrail windows passed clean (the reason is logged)")
     ab = ssub.add_parser("abort", help="stop the stage: the flags it switched on go off again")
     ab.add_argument("stage")
     add_config(ab, json_out=True, release=True)
@@ -72,7 +74,7 @@ async def _run(runbook: Any, env: str, args: argparse.Namespace) -> int:
             if args.stage_action == "start":
                 code = await _start(session, args, report)
             elif args.stage_action == "stable":
-                await session.mark_stable(args.stage, args.note)
+                await session.mark_stable(args.stage, args.note, override=args.override)
                 _say(args, f"{session.release_id}: stage {args.stage} marked stable")
                 code = EXIT_OK
             else:

@@ -50,7 +50,7 @@ class CutoverActions:
             return "the gate says NO-GO: " + "; ".join(verdict.reasons)
         if confirmation.strip().lower() not in (self.target.short, self.target.sha):
             return f"type the target's short SHA ({self.target.short}) to confirm GO"
-        return None
+        return self.signing_refusal()
 
     async def go(self: ReleaseSession, confirmation: str) -> Outcome:
         """GO only when the gate says GO with the sign-off, confirmed by typing the short target SHA, on
@@ -179,6 +179,8 @@ class CutoverActions:
             if self.runbook.stages and stage_id != self.runbook.stages[0].id:
                 problems += await self._tag(stage_id)
             await self.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags})
+            if not stage.flags:  # nothing flips: the stage's windows open as it starts
+                await self.open_stage_windows(stage_id)
             flips = None
             if backend is not None:
                 flips = await self.flip_flags({f: True for f in stage.flags}, reason=f"stage {stage_id}: {stage.title}",
@@ -197,8 +199,9 @@ class CutoverActions:
         left = started + stage.monitor - self.clock()
         return left if left > timedelta(0) else None
 
-    def stable_refusal(self: ReleaseSession, stage_id: str) -> str | None:
-        """Why the stage may not be marked stable now, or None."""
+    def stable_refusal(self: ReleaseSession, stage_id: str, *, override: bool = False) -> str | None:
+        """Why the stage may not be marked stable now, or None. `override` (with a reason, logged) skips
+        the monitor and guardrail windows, nothing else."""
         st = self.state.stage(stage_id)
         if not self.state.phase.holds_lock:
             return f"stages are marked stable during the cutover; this release is '{self.state.phase}'"
@@ -208,19 +211,31 @@ class CutoverActions:
         if pending:
             return f"stage '{stage_id}' has steps not done: {', '.join(pending)}"
         left = self.stable_after(stage_id)
-        if left is not None:
+        if left is not None and not override:
             return f"stage '{stage_id}' is in its monitor window for {humanize(left)} more"
+        watching = None if override else self.window_refusal(stage_id)
+        if watching:
+            return watching
         failing = self.verdict(stage=stage_id).failing_checks
         if failing:
             return "its checks do not pass: " + "; ".join(i.text for i in failing)
         return None
 
-    async def mark_stable(self: ReleaseSession, stage_id: str, note: str) -> None:
+    async def mark_stable(self: ReleaseSession, stage_id: str, note: str, *, override: str = "") -> None:
+        """Mark the stage stable. `override`: the reason to do so before its windows passed clean (logged
+        with what they showed then)."""
         await self.refresh()
-        refusal = self.stable_refusal(stage_id)
+        refusal = self.stable_refusal(stage_id, override=bool(override.strip()))
         if refusal:
-            raise ActionRefused(refusal)
-        await self.record(kinds.STAGE_STABLE, {"stage": stage_id, "note": note})
+            raise ActionRefused(refusal + ("" if override else "; to mark it stable anyway, override with a reason"
+                                           if self.window_refusal(stage_id) or self.stable_after(stage_id) else ""))
+        payload: dict[str, Any] = {"stage": stage_id, "note": note}
+        if override.strip():
+            skipped = [w.to_row(self.clock()) for w in self.windows(stage_id) if w.is_open or w.breached_at]
+            left = self.stable_after(stage_id)
+            payload["override"] = {"reason": override.strip(), "windows": skipped,
+                                   "monitor_left_s": int(left.total_seconds()) if left else 0}
+        await self.record(kinds.STAGE_STABLE, payload)
 
     async def kill_stage(self: ReleaseSession, stage_id: str, reason: str) -> Outcome:
         """The stage's kill switch: all its flags off at once, the exact outcome per flag logged."""

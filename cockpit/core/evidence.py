@@ -19,6 +19,7 @@ class Status(StrEnum):
     ERROR = "error"      # the check could not be carried out (bad config value, missing secret...)
     STALE = "stale"      # passed once, but older than max_age
     PENDING = "pending"  # not taken yet (manual items until ticked)
+    INCONCLUSIVE = "inconclusive"  # asked, but there was nothing to judge (a query without data): never a pass
 
 
 def utcnow() -> datetime:

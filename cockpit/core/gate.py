@@ -134,6 +134,8 @@ def describe(check: CheckConfig, ev: Evidence | None, now: datetime, judged: Evi
         return None
     if ev.status is Status.STALE:  # the evidence itself is too old: take it again
         return f"{name} is stale: taken {humanize(ev.age(now))} ago, counts for {humanize(check.max_age)}"
+    if ev.status is Status.INCONCLUSIVE:  # asked, nothing to judge: not a pass, not a failure either
+        return f"{name} is inconclusive: {ev.detail.removeprefix('inconclusive: ')}"
     verb = "could not be checked" if ev.status is Status.ERROR else "failed"
     return f"{name} {verb}: {ev.detail}"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from cockpit.core import kinds
+from cockpit.core import guardrail, kinds
 from cockpit.core.target import Target
 from cockpit.core.evidence import Evidence, Status, Tick
 from cockpit.core.gate import SignOff
@@ -123,6 +123,8 @@ class ReleaseState:
     done: bool = False
     tags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    windows: dict[str, guardrail.WindowState] = field(default_factory=dict)
+    """A stage's watched windows by "stage/check" (core/guardrail.py)."""
     plan: list[dict[str, Any]] = field(default_factory=list)
     """The release-day plan fixed at GO: {stage, step, title, planned} per stage step (core/timeline.py)."""
     deploying: bool = False
@@ -257,14 +259,17 @@ def _stage_started(s: ReleaseState, e: Entry) -> None:
 def _stage_stable(s: ReleaseState, e: Entry) -> None:
     st = s.stage(e.payload.get("stage", ""))
     st.status, st.stable_at = StageStatus.STABLE, e.at
+    guardrail.stage_over(s, e)
 
 
 def _stage_killed(s: ReleaseState, e: Entry) -> None:
     s.stage(e.payload.get("stage", "")).status = StageStatus.KILLED
+    guardrail.stage_over(s, e)
 
 
 def _stage_aborted(s: ReleaseState, e: Entry) -> None:
     s.stage(e.payload.get("stage", "")).status = StageStatus.ABORTED
+    guardrail.stage_over(s, e)
 
 
 def _step_started(s: ReleaseState, e: Entry) -> None:
@@ -285,6 +290,7 @@ def _rb_started(s: ReleaseState, e: Entry) -> None:
     # A second rollback.started after a finished one starts a new attempt; after an unfinished one it resumes.
     if s.rollback is None or s.rollback.outcome is not None:
         s.rollback = RollbackState(started_at=e.at, by=e.actor.name, scope=e.payload.get("scope", "all"))
+    guardrail.rolled_back(s, e)  # a rollback ends the watching: what the windows would decide is decided
 
 
 def _rb_step(s: ReleaseState, e: Entry) -> None:
@@ -337,4 +343,5 @@ _APPLY = {
     kinds.DEPLOY_FINISHED: _deploy_finished,
     kinds.RELEASE_DONE: _done,
     kinds.NOTE: _note,
+    **guardrail.REDUCERS,
 }

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cockpit.core import kinds
+from cockpit.core.checks.compare import show_number
 from cockpit.core.flags.base import on_off
 from cockpit.core.log.entry import Entry, parse_at
 from cockpit.runbook.textsafe import printable
@@ -186,7 +187,59 @@ def _started(who: str, p: dict[str, Any], e: Entry) -> str:
 
 
 def _stable(who: str, p: dict[str, Any], e: Entry) -> str:
-    return f"{who} marked stage {said(p.get('stage', '?'))} stable" + (f": {said(p['note'])}" if p.get("note") else "")
+    text = f"{who} marked stage {said(p.get('stage', '?'))} stable"
+    over = p.get("override")
+    if isinstance(over, dict):
+        text += f" OVERRIDING its open windows: {said(over.get('reason', ''))}"
+    return text + (f": {said(p['note'])}" if p.get("note") else "")
+
+
+def _rail(p: dict[str, Any]) -> str:
+    return f"guardrail {said(p.get('check', '?'))} of stage {said(p.get('stage', '?'))}"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return show_number(float(v))
+    return "no value" if v is None else said(v)
+
+
+def _g_opened(who: str, p: dict[str, Any], e: Entry) -> str:
+    return (f"{_rail(p)} watches for {_lease(p.get('window_s'))}, every {_lease(p.get('interval_s'))}: "
+            f"{said(p.get('limits', ''))}; baseline {_value(p.get('baseline'))}")
+
+
+def _g_changed(who: str, p: dict[str, Any], e: Entry) -> str:
+    return (f"{_rail(p)} is {said(p.get('state', '?'))} ({said(p.get('failures', 0))} failed): "
+            f"{said(p.get('detail', ''))}")
+
+
+def _g_summary(who: str, p: dict[str, Any], e: Entry) -> str:
+    return (f"{_rail(p)}: {said(p.get('count', 0))} samples in the last hour, {said(p.get('failures', 0))} failed, "
+            f"{_value(p.get('min'))}–{_value(p.get('max'))}, last {_value(p.get('last'))}")
+
+
+def _g_breached(who: str, p: dict[str, Any], e: Entry) -> str:
+    return f"{_rail(p)} BREACHED ({said(p.get('action', '?'))}): {said(p.get('detail', ''))}"
+
+
+def _g_acted(who: str, p: dict[str, Any], e: Entry) -> str:
+    off = p.get("flags_off") or []
+    done = f"turned {', '.join(said(f) for f in off)} off" if off else "raised the alert"
+    return f"{who} {done} automatically for {_rail(p)}" + ("" if p.get("ok", True) else " — NOT all: "
+                                                             + "; ".join(said(x) for x in p.get("problems") or []))
+
+
+def _g_closed(who: str, p: dict[str, Any], e: Entry) -> str:
+    return f"{_rail(p)} window over: {said(p.get('outcome', '?'))}"
+
+
+def _watch_started(who: str, p: dict[str, Any], e: Entry) -> str:
+    return f"{who} watches {e.environment}" + (f" (lease {_lease(p['lease_s'])})" if "lease_s" in p else "")
+
+
+def _watch_stopped(who: str, p: dict[str, Any], e: Entry) -> str:
+    return f"{who} stopped watching {e.environment}" + (f": {said(p['reason'])}" if p.get("reason") else "")
 
 
 def _killed(who: str, p: dict[str, Any], e: Entry) -> str:
@@ -325,4 +378,12 @@ _SAY: dict[str, Callable[[str, dict[str, Any], Entry], str]] = {
     kinds.LOCK_RENEWED: _lock_renewed,
     kinds.LOCK_RELEASED: _lock_released,
     kinds.NOTE: _note,
+    kinds.GUARDRAIL_OPENED: _g_opened,
+    kinds.GUARDRAIL_CHANGED: _g_changed,
+    kinds.GUARDRAIL_SUMMARY: _g_summary,
+    kinds.GUARDRAIL_BREACHED: _g_breached,
+    kinds.GUARDRAIL_ACTED: _g_acted,
+    kinds.GUARDRAIL_CLOSED: _g_closed,
+    kinds.WATCH_STARTED: _watch_started,
+    kinds.WATCH_STOPPED: _watch_stopped,
 }

@@ -21,6 +21,8 @@ from cockpit.core import gitrepo, kinds
 from cockpit.core.cutover import CutoverActions
 from cockpit.core.lease import LeaseActions
 from cockpit.core.procedure import StageProcedure
+from cockpit.core.proof import ProofActions
+from cockpit.core.watched import WatchedWindows
 from cockpit.core.promotion import REREAD_AFTER, Promotion, read_promotion, rule
 from cockpit.core.evidence import Evidence, utcnow
 from cockpit.core.flags import flip
@@ -119,7 +121,7 @@ def no_release_id(runbook: Runbook, environment: str) -> str:
 
 
 @dataclass
-class ReleaseSession(CutoverActions, StageProcedure, LeaseActions):
+class ReleaseSession(ProofActions, CutoverActions, StageProcedure, LeaseActions, WatchedWindows):
     runbook: Runbook
     log: ReleaseLog
     environment: str
@@ -244,15 +246,18 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions):
         return self.state.release_id
 
     # -- the one writer --------------------------------------------------------------
-    async def record(self, kind: str, payload: dict[str, Any], *, guard: Guard | None = None) -> Entry:
+    async def record(self, kind: str, payload: dict[str, Any], *, guard: Guard | None = None,
+                     actor: Actor | None = None) -> Entry:
         """Append one entry of this release and fold it in. The payload is scrubbed of known secrets and
         made representable (no lone surrogates from remote text or odd argv);
-        a guard (the lock) runs inside the store's serialised append and may refuse it."""
+        a guard (the lock) runs inside the store's serialised append and may refuse it. `actor`: who acts
+        when it is not the session's person (a watcher in this process, core/watch.py)."""
         new = NewEntry(release_id=self.release_id, environment=self.environment, kind=kind,
-                       payload=representable(redact_obj(payload)), actor=self.actor, at=self.clock())
+                       payload=representable(redact_obj(payload)), actor=actor or self.actor, at=self.clock())
         self._written.add(new.uid)  # before the append: a catch-up reading meanwhile must not fold it too
         entry = await asyncio.to_thread(self._append, new, guard)
         self.state.apply(entry)
+        await self._witness(entry)  # GO, a stage's end, the close: the head goes outside the store too
         return entry
 
     def _remember(self, entries: list[Entry]) -> None:
@@ -260,7 +265,9 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions):
             cache.note(self.environment, entries)
 
     def _append(self, new: NewEntry, guard: Guard | None) -> Entry:
-        """In a thread: the append, then the note in this machine's last-seen cache (file I/O too)."""
+        """In a thread: the decision signed (proof.py), the append, then the note in this machine's last-seen
+        cache (file I/O too)."""
+        new = self._signed(new)
         entry = self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
         self._remember([entry])
         return entry
@@ -452,6 +459,10 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions):
         the wanted state (the rollback's snapshot restore). A given backend is not closed here."""
         if self.break_glass and not reason.strip():
             raise ActionRefused("a break-glass flip needs a reason")
+        if self.break_glass and (unsignable := await asyncio.to_thread(self.signing_refusal)):
+            raise ActionRefused(unsignable)
+        if stage is not None and not restore and any(wanted.values()):
+            await self.open_stage_windows(stage)  # the baselines are sampled before the flags go on
         own = backend is None
         backend = backend or self.flag_backend()
         kw: dict[str, Any] = {"reason": reason, "actor": self.actor, "record": self.record,

@@ -17,6 +17,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationEr
 
 from cockpit.runbook.config_errors import describe_errors, located
 from cockpit.runbook.fields import Duration, Identifier, Timeout
+from cockpit.runbook.guardrails import GuardrailConfig, PrometheusConfig
 from cockpit.runbook.step_ids import step_id
 from cockpit.runbook.signing import SigningConfig
 from cockpit.runbook.steps import Step
@@ -194,6 +195,8 @@ class StageConfig(_Model):
     """The stage's procedure, in order (runbook/steps.py). Empty: the stage's tag, then its flags on."""
     rollback: list[Step] = []
     """The stage's own rollback (seed 001's partial rollback), after its flags are restored."""
+    guardrails: list[GuardrailConfig] = []
+    """Checks watched after the stage's flip (runbook/guardrails.py): a breach kills the stage or alerts."""
 
     @model_validator(mode="after")
     def _step_ids(self) -> StageConfig:
@@ -309,6 +312,25 @@ class FileCheck(_CheckBase):
     """A file that must exist (relative to the runbook); with max_age, younger than it."""
 
 
+class PrometheusCheck(_CheckBase):
+    kind: Literal["prometheus"]
+    query: str
+    """A PromQL instant query against [prometheus] url; placeholders like {env.*} allowed."""
+    expect: dict[str, float] | float = Field(default_factory=dict)
+    """The value's expectation, as for JSON checks: a comparison table such as `{ lt = 0.01 }`, or a number.
+    Empty: any value passes (a guardrail with baseline conditions judges it)."""
+    select: dict[str, str] = {}
+    """For a vector result: label = value pairs a series must have to count."""
+    aggregate: Literal["max", "min", "sum", "avg", "one"] = "one"
+    """For a vector result with several series: how they become one value; "one" refuses more than one."""
+
+    @model_validator(mode="after")
+    def _comparison(self) -> PrometheusCheck:
+        if isinstance(self.expect, dict):
+            _check_comparison("expect", self.expect)
+        return self
+
+
 class ManualCheck(_CheckBase):
     kind: Literal["manual"]
     prompt: str
@@ -316,10 +338,11 @@ class ManualCheck(_CheckBase):
 
 
 CheckConfig = Annotated[
-    HttpCheck | SmokeCheck | GitCheck | CommandCheck | FileCheck | ManualCheck,
+    HttpCheck | SmokeCheck | GitCheck | CommandCheck | FileCheck | ManualCheck | PrometheusCheck,
     Field(discriminator="kind"),
 ]
-CHECK_KEYS = frozenset(key for model in (HttpCheck, SmokeCheck, GitCheck, CommandCheck, FileCheck, ManualCheck)
+CHECK_KEYS = frozenset(key for model in (HttpCheck, SmokeCheck, GitCheck, CommandCheck, FileCheck, ManualCheck,
+                                                     PrometheusCheck)
                        for name, field in model.model_fields.items() for key in (name, field.alias) if key)
 """Every key some kind of check accepts (a [[checks]] table's other keys are named when its kind is missing)."""
 
@@ -360,7 +383,8 @@ class NotifyConfig(_Model):
     """Webhook URL (Slack-compatible JSON body)."""
     url_secret: str | None = None
     """Keyring entry holding the webhook URL (Slack URLs are secrets)."""
-    kinds: list[str] = ["decision.go", "decision.nogo", "rollback.started", "rollback.finished"]
+    kinds: list[str] = ["decision.go", "decision.nogo", "rollback.started", "rollback.finished",
+                        "guardrail.breached", "guardrail.acted"]
     """Entry kinds to send; "*" sends all."""
 
     @model_validator(mode="after")
@@ -378,6 +402,8 @@ class Runbook(RunbookMethods, _Model):
     environments: dict[str, EnvironmentConfig] = Field(min_length=1)
     """At least one environment; the first is the default."""
     flags: FlagsConfig | None = None
+    prometheus: PrometheusConfig | None = None
+    """Where `prometheus` checks ask (runbook/guardrails.py)."""
     stages: list[StageConfig] = []
     """Rollout stages, in order."""
     checks: list[CheckConfig] = []
@@ -422,7 +448,7 @@ class Runbook(RunbookMethods, _Model):
         for c in self.checks:
             if c.stage is not None and c.stage not in stage_ids:
                 raise ValueError(f"check {c.id!r} names unknown stage {c.stage!r}; stages: {stage_ids}")
-            for field in ("url", "source", "run", "path", "ref"):
+            for field in ("url", "source", "run", "path", "ref", "query"):
                 template = getattr(c, field, None)
                 if isinstance(template, str):
                     try:
@@ -441,6 +467,22 @@ class Runbook(RunbookMethods, _Model):
                 for f in getattr(step, "flags", None) or []:
                     if f not in self.all_flags:
                         raise ValueError(f"{where}: a flags step names {f!r}, which no stage lists in its flags")
+        by_id = {c.id: c for c in self.checks}
+        for s in self.stages:
+            for g in s.guardrails:
+                check = by_id.get(g.check)
+                if check is None:
+                    raise ValueError(f"stage {s.id!r}: a guardrail names unknown check {g.check!r}")
+                if g.relative and check.kind != "prometheus":
+                    raise ValueError(f"stage {s.id!r}: guardrail {g.check!r} compares with a baseline "
+                                     f"(max_increase/max_ratio), which needs a prometheus check, not {check.kind}")
+                if check.kind == "manual":
+                    raise ValueError(f"stage {s.id!r}: guardrail {g.check!r} is a manual check; a guardrail samples")
+            dup = {g for g, n in Counter(g.check for g in s.guardrails).items() if n > 1}
+            if dup:
+                raise ValueError(f"stage {s.id!r}: a check is guarded twice: {', '.join(sorted(dup))}")
+        if any(c.kind == "prometheus" for c in self.checks) and self.prometheus is None:
+            raise ValueError("prometheus checks need a [prometheus] section with its url")
         if self.stages and any(s.flags for s in self.stages) and self.flags is None:
             raise ValueError("stages name flags but there is no [flags] section saying where they live")
         return self

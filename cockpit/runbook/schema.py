@@ -1,6 +1,6 @@
 """The runbook's JSON Schema (`cockpit config schema`), with every field's documentation.
 
-The documentation is the docstring written under each field in cockpit/runbook/config.py; it is read
+The documentation is the docstring written under each field in the runbook's model modules; it is read
 from the source here, on demand, rather than by pydantic at import (which costs startup).
 """
 
@@ -10,14 +10,16 @@ import ast
 import inspect
 import json
 
-from cockpit.runbook import config
+from cockpit.runbook import config, guardrails, steps
 from cockpit.runbook.config import Runbook
+
+_MODULES = (config, steps, guardrails)
 
 
 def _attribute_docs() -> dict[str, dict[str, str]]:
-    """class name -> field name -> the docstring written under the field in config.py."""
+    """class name -> field name -> the docstring written under the field in the model modules."""
     docs: dict[str, dict[str, str]] = {}
-    for node in ast.parse(inspect.getsource(config)).body:
+    for node in (n for module in _MODULES for n in ast.parse(inspect.getsource(module)).body):
         if not isinstance(node, ast.ClassDef):
             continue
         fields = docs.setdefault(node.name, {})
@@ -45,4 +47,6 @@ def json_schema() -> str:
 
 _CLASSES = (config.ReleaseConfig, config.LogConfig, config.EnvironmentConfig, config.FlagsConfig, config.StageConfig,
             config.HttpCheck, config.SmokeCheck, config.GitCheck, config.CommandCheck, config.FileCheck,
-            config.ManualCheck, config.RollbackConfig, config.NotifyConfig)
+            config.ManualCheck, config.PrometheusCheck, config.RollbackConfig, config.NotifyConfig,
+            guardrails.PrometheusConfig, guardrails.GuardrailConfig, steps.CommandStep, steps.TagStep, steps.FlagsStep,
+            steps.ChecksStep, steps.ManualStep, steps.WaitStep)

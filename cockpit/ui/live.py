@@ -24,7 +24,8 @@ FOLLOW_TIMEOUT = 0.5
 
 TOLD = (kinds.ITEM_TICKED, kinds.SIGNOFF_RECORDED, kinds.DECISION_GO, kinds.DECISION_NOGO, kinds.GO_REFUSED,
         kinds.FLAG_FLIPPED, kinds.STAGE_STARTED, kinds.STAGE_STABLE, kinds.STAGE_KILLED, kinds.ROLLBACK_STARTED,
-        kinds.ROLLBACK_FINISHED, kinds.RELEASE_DONE, kinds.LOCK_TAKEN, kinds.LOCK_RELEASED, kinds.NOTE)
+        kinds.ROLLBACK_FINISHED, kinds.RELEASE_DONE, kinds.LOCK_TAKEN, kinds.LOCK_RELEASED, kinds.NOTE,
+        kinds.STEP_FINISHED, kinds.STAGE_ABORTED, kinds.GUARDRAIL_BREACHED, kinds.GUARDRAIL_ACTED)
 """What another terminal did that is said in a notification (evidence re-takes only update the screen)."""
 
 

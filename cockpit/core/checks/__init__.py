@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Kinds that enforce check.timeout themselves (to report what they saw and clean up) get a
 # little grace before the backstop below cuts them off.
-_SELF_TIMED = {"http", "smoke", "command"}
+_SELF_TIMED = {"http", "smoke", "command", "prometheus"}
 _GRACE_S = 1.0
 
 
@@ -134,7 +134,7 @@ def _prepare(checks: list[CheckConfig], need_client: bool, admission: Admission)
 
 def _uses_http(check: CheckConfig) -> bool:
     # A smoke source may be a URL only after placeholders are filled in; a client is cheap.
-    return check.kind in ("http", "smoke")
+    return check.kind in ("http", "smoke", "prometheus")
 
 
 def _expected(e: Exception) -> bool:

@@ -10,6 +10,7 @@ A table of operators compares: `{ lt = 500 }` (p95 under 500 ms), `{ ge = 100 }`
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -107,3 +108,12 @@ def dotted(doc: Any, path: str) -> Any:
             raise KeyError(path)
         node = nxt
     return node
+
+
+def show_number(v: float) -> str:
+    """A sampled number as people read it: 0.0123, 412.5, 1.2e-05, +Inf."""
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.4g}"

@@ -16,7 +16,15 @@ from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN
 from cockpit.core.log.base import AppendRefused, Guard, LockInfo, ReleaseLog
 from cockpit.core.log.entry import Actor, format_at
 
-__all__ = ["LockInfo", "current", "force", "give_back", "lock_holder", "take"]
+__all__ = ["LockInfo", "current", "force", "give_back", "lock_holder", "lock_key", "take"]
+
+WATCH_LEASE = "@watch"
+
+
+def lock_key(kind: str, environment: str) -> str:
+    """The lock-table row an entry is guarded by and keeps: the watchers' lease beside the cutover lock
+    for a watcher's entries (core/watch.py: two watchers never act twice), else the environment's lock."""
+    return environment + WATCH_LEASE if kind.startswith(("watch.", "guardrail.")) else environment
 
 
 def current(row: LockInfo | None, now: datetime) -> LockInfo | None:

@@ -14,11 +14,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN
+from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN, WATCH_STARTED, WATCH_STOPPED
 from cockpit.core.log.base import Guard, LockInfo, LogFilter, VerifyResult
 from cockpit.core.log.chain import Row, prepare, walk
 from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, parse_at, seal
-from cockpit.core.log.lock import may_renew
+from cockpit.core.log.lock import lock_key, may_renew
 from cockpit.core.log.query import Dialect, where
 
 COLUMNS = "seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, entry_uid"
@@ -104,7 +104,7 @@ class SqlStore(ABC):
             if row is not None:
                 return self._entry(row)
             if guard is not None:
-                extra = guard(self._lock_row(tx, new.environment))
+                extra = guard(self._lock_row(tx, lock_key(new.kind, new.environment)))
                 if extra:  # facts only the guard knows (e.g. whose lock is broken) join the payload
                     new = prepare(replace(new, payload={**new.payload, **extra}))
             tx.execute("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
@@ -125,15 +125,16 @@ class SqlStore(ABC):
     def _keep_lock_table(self, tx: Tx, e: Entry) -> None:
         """Taking and releasing the lock are entries; the row follows them in the same transaction."""
         p = self.dialect.param
-        if e.kind == LOCK_TAKEN:
+        if e.kind in (LOCK_TAKEN, WATCH_STARTED):
             taken, expires = parse_at(e.payload["taken_at"]), parse_at(e.payload["expires_at"])
             tx.execute(f"INSERT INTO release_locks ({LOCK_COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p}) "
                        "ON CONFLICT (environment) DO UPDATE SET release_id = excluded.release_id, "
                        "holder = excluded.holder, taken_at = excluded.taken_at, expires_at = excluded.expires_at, "
                        "taken_seq = excluded.taken_seq",
-                       [e.environment, e.release_id, self._holder(e.actor), self._ts(taken), self._ts(expires), e.seq])
-        elif e.kind == LOCK_RELEASED:
-            tx.execute(f"DELETE FROM release_locks WHERE environment = {p}", [e.environment])
+                       [lock_key(e.kind, e.environment), e.release_id, self._holder(e.actor), self._ts(taken),
+                        self._ts(expires), e.seq])
+        elif e.kind in (LOCK_RELEASED, WATCH_STOPPED):
+            tx.execute(f"DELETE FROM release_locks WHERE environment = {p}", [lock_key(e.kind, e.environment)])
 
     def lock_row(self, environment: str) -> LockInfo | None:
         """The environment's lock row (its lease may have run out: lock.current judges), or None."""

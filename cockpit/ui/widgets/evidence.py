@@ -21,6 +21,7 @@ STATUS_STYLE = {
     Status.ERROR: ("! error", "bold red"),
     Status.STALE: ("⌛ stale", "bold yellow"),
     Status.PENDING: ("… pending", "dim"),
+    Status.INCONCLUSIVE: ("? no data", "bold yellow"),
 }
 
 
