@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, deliver_notifications, environment, load,
                                 opened_log, print_json)
-from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable, VerifyResult
+from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable
 from cockpit.core.log.entry import Entry, current_actor, format_at
-from cockpit.core.log.witness import check_witness, parse_witness
+from cockpit.core.log.witness import Witness, parse_witness
 from cockpit.core.secrets import MissingSecret
 from cockpit.runbook.textsafe import printable
 
@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config(v, env=False, json_out=True)
     v.add_argument("--expect", action="append", default=[], metavar="SEQ:HASH",
                    help="a head witnessed earlier (printed by verify, sent with notifications): it must still be there")
+    v.add_argument("--witnesses", action="store_true",
+                   help="also read the heads witnessed in the release's git repository and its remote "
+                        "(refs/cockpit/witness/*) and prove the history around each of them")
     v.set_defaults(func=_verify)
 
     e = lsub.add_parser("export", help="export as TSV (seed 003), Markdown (RELEASE_LOG.md) or JSON Lines")
@@ -158,40 +161,101 @@ def line(e: Entry) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """The chain; with [signing], every decision's signature; with --expect / --witnesses, the heads kept
+    outside the store (cockpit/core/log/audit.py puts them together)."""
+    from cockpit.core.log.audit import audit  # startup: only verify loads the auditor
+
     runbook = load(args)
     try:
-        witnesses = [parse_witness(w) for w in args.expect]
+        expected = [Witness(seq, hash_, "--expect") for seq, hash_ in (parse_witness(w) for w in args.expect)]
     except ValueError as e:
         raise CliError(str(e)) from None
+    allowed = _allowed_signers(runbook)
+    witnesses, witness_problems = (_git_witnesses(runbook) if args.witnesses else ([], []))
     try:
         with _read_only(runbook) as (log, spool):
             started = time.monotonic()
             try:
-                result = log.verify()
-                head = log.head() if result.ok else None
-                if result.ok:
-                    for seq, hash_ in witnesses:
-                        problem = check_witness(log, seq, hash_)  # type: ignore[arg-type]  (reads only)
-                        if problem:
-                            result = VerifyResult(ok=False, checked=result.checked, first_bad_seq=seq,
-                                                  reason=problem)
-                            break
+                found = audit(log, allowed=allowed, required_envs=runbook.signing.required if runbook.signing else [],
+                              witnesses=expected + witnesses if (expected or args.witnesses) else None)
+                head = log.head() if found.chain.ok else None
             except LogUnavailable as e:
                 raise _Unreadable(printable(str(e)), spool.count()) from None
             elapsed = time.monotonic() - started
     except _Unreadable as e:
         return _unverified(args, e)
+    result = found.chain
+    span = found.first_changed()
     if args.json:
-        print_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
-                    "reason": result.reason, "head": head.hash if head else None,
-                    "seconds": round(elapsed, 3)})
-    elif result.ok:
+        out: dict[str, Any] = {"ok": found.ok, "checked": result.checked,
+                               "first_bad_seq": span[0] if span and span[0] == span[1] else None,
+                               "first_bad_range": list(span) if span else None,
+                               "reason": result.reason, "head": head.hash if head else None,
+                               "seconds": round(elapsed, 3)}
+        if found.signatures is not None:
+            s = found.signatures
+            out["signatures"] = {"decisions": s.decisions, "signed": s.signed, "notes": s.notes,
+                                 "findings": [{"seq": f.seq, "problem": f.problem, "text": f.text} for f in s.findings]}
+        if found.witnesses is not None:
+            w = found.witnesses
+            out["witnesses"] = {"count": len(w.witnesses), "matched": len(w.matched), "intact_through": w.intact_through,
+                                "broken": [{"head": x.head, "source": x.source, "problem": p} for x, p in w.broken],
+                                "unwitnessed": list(w.unwitnessed) if w.unwitnessed else None,
+                                "after_close": [{"seq": q, "text": t} for q, t in w.after_close],
+                                "problems": witness_problems, "lines": w.lines()}
+        print_json(out)
+        return EXIT_OK if found.ok else EXIT_FAILED
+    if result.ok:
         print(f"intact: {result.checked} entries" + (f", head {head.seq}:{head.hash}" if head else "")
               + f" ({elapsed:.2f}s)")
     else:
         print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
               f"({result.checked} entries before it are intact)")
-    return EXIT_OK if result.ok else EXIT_FAILED
+    if found.witnesses is not None and found.witnesses.first_changed is not None:
+        lo, hi = found.witnesses.first_changed
+        where = f"at seq {lo}" if lo == hi else f"between seq {lo} and seq {hi}"
+        why = found.witnesses.broken[0][1]
+        print(f"TAMPERED {where}: {why} (entries through seq {found.witnesses.intact_through} are proven by a witness; "
+              + ("the first changed entry is that one)" if lo == hi else
+                 "the first changed entry is one of those: no witness tells which)"))
+        for f in found.named_in_range():
+            print(f"  named by its signature: {printable(f.line())}")
+    if found.signatures is not None:
+        s = found.signatures
+        print(f"signatures: {s.decisions} decisions, {s.signed} signed; "
+              + (f"{len(s.findings)} problems" if s.findings else "every signature checks out"))
+        for f in s.findings:
+            print(f"  ✘ {printable(f.line())}")
+        for n in s.notes:
+            print(f"  note: {printable(n)}")
+    if found.witnesses is not None:
+        for ln in found.witnesses.lines():
+            print(printable(ln) if not ln.startswith("TAMPERED") else ln)
+        for p in witness_problems:
+            print(f"  note: witnesses not read from {printable(p)}")
+    if args.witnesses:
+        print("  note: webhook copies of heads are not read back (the cockpit keeps no record of them outside the "
+              "store); pass them with --expect SEQ:HASH")
+    return EXIT_OK if found.ok else EXIT_FAILED
+
+
+def _allowed_signers(runbook: Runbook) -> Any:
+    """The runbook's trusted keys, or None when it signs nothing; a file that cannot be read is an error."""
+    if runbook.signing is None:
+        return None
+    from cockpit.core.sshsig import AllowedSigners, SigningError  # startup: only verify reads signatures
+
+    try:
+        return AllowedSigners.read(runbook.signing.allowed_signers_path(runbook.base_dir))
+    except SigningError as e:
+        raise CliError(f"[signing] {e}") from None
+
+
+def _git_witnesses(runbook: Runbook) -> tuple[list[Witness], list[str]]:
+    from cockpit.core import git_witness  # startup: only verify --witnesses reads git
+
+    remote = runbook.release.remote
+    return git_witness.read(runbook.repo_path, [remote] if remote else [])
 
 
 def _unverified(args: argparse.Namespace, e: _Unreadable) -> int:

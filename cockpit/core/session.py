@@ -21,6 +21,7 @@ from cockpit.core import gitrepo, kinds
 from cockpit.core.cutover import CutoverActions
 from cockpit.core.lease import LeaseActions
 from cockpit.core.procedure import StageProcedure
+from cockpit.core.proof import ProofActions
 from cockpit.core.watched import WatchedWindows
 from cockpit.core.promotion import REREAD_AFTER, Promotion, read_promotion, rule
 from cockpit.core.evidence import Evidence, utcnow
@@ -120,7 +121,7 @@ def no_release_id(runbook: Runbook, environment: str) -> str:
 
 
 @dataclass
-class ReleaseSession(CutoverActions, StageProcedure, LeaseActions, WatchedWindows):
+class ReleaseSession(ProofActions, CutoverActions, StageProcedure, LeaseActions, WatchedWindows):
     runbook: Runbook
     log: ReleaseLog
     environment: str
@@ -256,6 +257,7 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions, WatchedWindow
         self._written.add(new.uid)  # before the append: a catch-up reading meanwhile must not fold it too
         entry = await asyncio.to_thread(self._append, new, guard)
         self.state.apply(entry)
+        await self._witness(entry)  # GO, a stage's end, the close: the head goes outside the store too
         return entry
 
     def _remember(self, entries: list[Entry]) -> None:
@@ -263,7 +265,9 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions, WatchedWindow
             cache.note(self.environment, entries)
 
     def _append(self, new: NewEntry, guard: Guard | None) -> Entry:
-        """In a thread: the append, then the note in this machine's last-seen cache (file I/O too)."""
+        """In a thread: the decision signed (proof.py), the append, then the note in this machine's last-seen
+        cache (file I/O too)."""
+        new = self._signed(new)
         entry = self.log.append(new) if guard is None else self.log.append_guarded(new, guard)
         self._remember([entry])
         return entry
@@ -455,6 +459,8 @@ class ReleaseSession(CutoverActions, StageProcedure, LeaseActions, WatchedWindow
         the wanted state (the rollback's snapshot restore). A given backend is not closed here."""
         if self.break_glass and not reason.strip():
             raise ActionRefused("a break-glass flip needs a reason")
+        if self.break_glass and (unsignable := await asyncio.to_thread(self.signing_refusal)):
+            raise ActionRefused(unsignable)
         if stage is not None and not restore and any(wanted.values()):
             await self.open_stage_windows(stage)  # the baselines are sampled before the flags go on
         own = backend is None

@@ -1,0 +1,103 @@
+"""Proof for an auditor, as methods of the release (mixed into ReleaseSession): decisions signed with the
+person's SSH key as they are recorded, and the log's head witnessed in git at GO, a stage's end and the close.
+
+Both hook into the release's one writer (ReleaseSession.record), so no path of the TUI or of a headless
+command can record a decision without it. Signing needs a [signing] table in the runbook; where it
+requires signatures, a decision without a key is refused before anything is done — except a flip's
+entry, which records what already happened: it is kept, marked unsigned with the reason, and `log
+verify` names it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from cockpit.core.log.chain import prepare
+from cockpit.core.log.entry import Entry, NewEntry
+from cockpit.core.log.signatures import is_decision, sign, unsigned
+from cockpit.core.log.witness import WITNESSED
+from cockpit.core.refusal import ActionRefused
+from cockpit.core.sshsig import Signer, SigningError, find_signer
+from cockpit.core import kinds
+
+if TYPE_CHECKING:
+    from cockpit.core.session import ReleaseSession
+
+
+class ProofActions:
+    """`self` is the ReleaseSession (a dataclass: the cached signer lives in its __dict__)."""
+
+    # -- signing ---------------------------------------------------------------------------------
+    def signer(self: ReleaseSession) -> Signer:
+        """The key this person signs with (found once per session); SigningError says why there is none."""
+        cached = self.__dict__.get("_proof_signer")
+        if cached is None:
+            cfg = self.runbook.signing
+            if cfg is None:
+                raise SigningError("the runbook has no [signing] table")
+            cached = self.__dict__["_proof_signer"] = find_signer(cfg.key, self.runbook.base_dir)
+        return cached
+
+    @property
+    def signatures_required(self: ReleaseSession) -> bool:
+        cfg = self.runbook.signing
+        return cfg is not None and cfg.requires(self.environment)
+
+    def signing_status(self: ReleaseSession) -> str:
+        """What people are told about signing: "signed with <fingerprint> (…)", "unsigned: …", or "" when the
+        runbook signs nothing. Blocking (it may ask ssh-agent): call it from a thread."""
+        if self.runbook.signing is None:
+            return ""
+        try:
+            return f"signed with {self.signer().describe()}"
+        except SigningError as e:
+            need = " — REQUIRED here: decisions are refused" if self.signatures_required else ""
+            return f"unsigned: {e}{need}"
+
+    def signing_refusal(self: ReleaseSession) -> str | None:
+        """Why a decision cannot be recorded here (signatures required, no key), or None. Blocking."""
+        if not self.signatures_required:
+            return None
+        try:
+            self.signer()
+        except SigningError as e:
+            return (f"signatures are required in {self.environment} ([signing] required) and there is no key to "
+                    f"sign with: {e}. Start ssh-agent and ssh-add your key, or name one in [signing] key or "
+                    "COCKPIT_SIGNING_KEY")
+        return None
+
+    def _signed(self: ReleaseSession, new: NewEntry) -> NewEntry:
+        """`new` signed when it is a decision and the runbook signs (in the append's thread: ssh-keygen runs)."""
+        if self.runbook.signing is None or not is_decision(new.kind, new.payload):
+            return new
+        ready = prepare(new)  # what the store will hash is what is signed
+        if new.kind != kinds.FLAG_FLIPPED and (refusal := self.signing_refusal()):
+            raise ActionRefused(f"not recorded: {refusal}")
+        try:
+            return sign(ready, self.signer())
+        except SigningError as e:
+            if self.signatures_required and new.kind != kinds.FLAG_FLIPPED:
+                raise ActionRefused(f"not recorded: signatures are required in {self.environment} and signing "
+                                    f"failed: {e}") from None
+            return unsigned(ready, str(e))
+
+    # -- witnesses ---------------------------------------------------------------------------------
+    async def _witness(self: ReleaseSession, entry: Entry) -> None:
+        """Write the head `entry` into the release's git repository (and push it) when it is a moment worth
+        witnessing. Never fails the action: what went wrong is kept in witness_problem for people to see."""
+        if entry.kind not in WITNESSED or entry.seq <= 0:  # seq 0: spooled, no head yet
+            return
+        from cockpit.core import git_witness  # startup: only GO, a stage's end and the close write witnesses
+
+        try:
+            where = await asyncio.to_thread(git_witness.write, self.runbook.repo_path, entry,
+                                            self.runbook.release.remote)
+            self.__dict__["witness_problem"] = ""
+            self.__dict__["witness_where"] = where
+        except git_witness.WitnessError as e:
+            self.__dict__["witness_problem"] = f"head {entry.seq} not witnessed in git: {e}"
+
+    @property
+    def witness_problem(self: ReleaseSession) -> str:
+        return self.__dict__.get("witness_problem", "")
