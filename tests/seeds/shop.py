@@ -46,6 +46,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 import psycopg
 
+from tests.helpers.tools import redis_server
 from tests.seeds.fakes import shopstate
 
 FLAG_TOKEN = "shop-flags-admin-token"
@@ -82,7 +83,7 @@ class Shop:
         if self._redis is not None:
             return
         self._redis = subprocess.Popen(
-            ["redis-server", "--port", "0", "--unixsocket", str(self.redis_socket), "--save", "",
+            [redis_server(), "--port", "0", "--unixsocket", str(self.redis_socket), "--save", "",
              "--appendonly", "no", "--dir", str(self._sock_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while redis_ping(self.redis_socket) != "ok":
