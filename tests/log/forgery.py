@@ -107,6 +107,12 @@ class Release:
             code = main(["log", "verify", "--config", str(self.runbook_path), "--witnesses", *extra])
         return code, out.getvalue()
 
+    def verify_text_without_witnesses(self) -> tuple[int, str]:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["log", "verify", "--config", str(self.runbook_path)])
+        return code, out.getvalue()
+
     # -- the forger -----------------------------------------------------------------------------
     def rewrite_from(self, seq: int, change: Callable[[list[Entry]], list[NewEntry | Entry]]) -> None:
         """Rows seq.. replaced by change(them), renumbered from `seq` and sealed again with the project's own

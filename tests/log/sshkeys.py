@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,23 +48,25 @@ def make_key(folder: Path, name: str, kind: str = "ed25519") -> Key:
 def agent(folder: Path, *keys: Key) -> Iterator[str]:
     """A real ssh-agent on its own socket holding `keys`; yields SSH_AUTH_SOCK."""
     need_openssh()
-    sock = folder / f"agent-{time.monotonic_ns()}.sock"
+    short = Path(tempfile.mkdtemp(prefix="ck-agent-"))  # a socket's path must stay under 108 bytes
+    sock = short / "agent.sock"
     proc = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            if sock.exists():
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        for _ in range(500):  # the socket file appears at bind(), a moment before the agent listens
+            if sock.exists() and subprocess.run(["ssh-add", "-l"], env=env, capture_output=True).returncode in (0, 1):
                 break
             time.sleep(0.01)
         else:
-            raise RuntimeError("ssh-agent did not open its socket")
-        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+            raise RuntimeError("ssh-agent did not answer on its socket")
         for k in keys:
             subprocess.run(["ssh-add", "-q", str(k.path)], check=True, env=env, capture_output=True)
         yield str(sock)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def with_signing(runbook: Runbook, allowed_signers: Path, *, required: list[str] | None = None, key: str = "",

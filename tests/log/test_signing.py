@@ -93,11 +93,11 @@ async def test_an_honest_release_by_two_people_with_two_agents_verifies_clean(
         assert out["signatures"]["decisions"] == 2 and out["signatures"]["signed"] == 2
         assert out["signatures"]["findings"] == []
         w = out["witnesses"]
-        # GO, the stage's end and the close, each in the repository and on its remote.
-        assert w["count"] == 3 and w["matched"] == 3 and w["broken"] == [] and w["after_close"] == []
+        # GO, the stage's end, the close and the lock given back, each in the repository and on its remote.
+        assert w["count"] == 4 and w["matched"] == 4 and w["broken"] == [] and w["after_close"] == []
         remote = subprocess.run(["git", "ls-remote", "origin", "refs/cockpit/witness/*"], cwd=rel.repo.path,
                                 capture_output=True, text=True, check=True).stdout
-        assert len(remote.splitlines()) == 3
+        assert len(remote.splitlines()) == 4
     finally:
         stop(rel)
 

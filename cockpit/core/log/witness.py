@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter, ReleaseLog
@@ -26,8 +27,10 @@ from cockpit.core.log.entry import Entry, format_at, parse_at
 _WITNESS = re.compile(r"^\s*(\d+)\s*:\s*([0-9a-fA-F]{64})\s*$")
 
 CLOSING = (kinds.RELEASE_DONE, kinds.ROLLBACK_FINISHED)
-WITNESSED = (kinds.DECISION_GO, kinds.STAGE_STABLE, kinds.STAGE_KILLED, kinds.STAGE_ABORTED, *CLOSING)
-"""Kinds whose entry is witnessed outside the store when it is appended: GO, a stage's end, the close."""
+WITNESSED = (kinds.DECISION_GO, kinds.STAGE_STABLE, kinds.STAGE_KILLED, kinds.STAGE_ABORTED, *CLOSING,
+             kinds.LOCK_RELEASED)
+"""Kinds whose entry is witnessed outside the store when it is appended: GO, a stage's end, the close, and
+the lock given back (the close's last entry: so a closed release ends on a witness)."""
 AFTER_CLOSE_ALLOWED = (kinds.LOCK_RELEASED, kinds.NOTE)
 """What may follow a release's close: the lock given back by the close itself, and notes."""
 
@@ -173,7 +176,8 @@ def _moved(log: ReleaseLog, w: Witness) -> list[str]:
         at = parse_at(w.at)
     except ValueError:
         return []
-    found = [e for e in log.page(LogFilter(release_id=w.release_id, kind=w.kind, since=at, until=at), limit=5)
+    found = [e for e in log.page(LogFilter(release_id=w.release_id, kind=w.kind, since=at, until=at + timedelta(microseconds=1)),
+                                  limit=5)
              if format_at(e.at) == w.at]
     if len(found) != 1 or found[0].seq == w.seq:
         return []

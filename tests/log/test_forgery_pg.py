@@ -1,0 +1,20 @@
+"""The forgery drills on the real PostgreSQL, as its superuser (triggers off with session_replication_role,
+rows rewritten, every hash recomputed); each forgery found and named by `cockpit log verify --witnesses`
+(tests/log/forgery_drills.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.log.forgery import Release, honest_release, stop
+from tests.log.forgery_drills import *  # noqa: F403  (the drills, collected here against this store)
+
+
+@pytest.fixture
+async def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str) -> AsyncIterator[Release]:
+    rel = await honest_release(tmp_path, "postgres", pg_dsn, monkeypatch)
+    yield rel
+    stop(rel)
