@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cockpit.runbook.guardrails import GuardrailConfig
 
 SUMMARY_EVERY = timedelta(hours=1)
-MIN_LEASE = timedelta(seconds=30)
+MIN_LEASE = timedelta(seconds=10)
 
 
 def watch_actor(person: Actor) -> Actor:
@@ -81,8 +81,13 @@ class Watcher:
 
     @property
     def lease(self) -> timedelta:
-        rails = [g.interval for s in self.session.runbook.stages for g in s.guardrails]
-        return max(MIN_LEASE, 3 * min(rails, default=MIN_LEASE))
+        """Long enough for a few rounds (a round may wait out a slow query), short enough that a watcher
+        that died is replaced within a few intervals."""
+        rb = self.session.runbook
+        guarded = {g.check for s in rb.stages for g in s.guardrails}
+        intervals = [g.interval for s in rb.stages for g in s.guardrails]
+        timeouts = [c.timeout for c in rb.checks if c.id in guarded]
+        return max(MIN_LEASE, 3 * min(intervals, default=MIN_LEASE), 2 * max(timeouts, default=MIN_LEASE))
 
     @property
     def holding(self) -> bool:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.core import guardrail, kinds
 from cockpit.core.evidence import Status
+from cockpit.core.log.entry import format_at
 from cockpit.runbook.durations import humanize
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class WatchedWindows:
                 "stage": stage_id, "check": g.check, "baseline": base,
                 "baseline_detail": ev.detail if base is not None else f"no baseline: {ev.detail}",
                 "interval_s": g.interval.total_seconds(), "window_s": g.window.total_seconds(),
-                "until": (now + g.window).isoformat(), "failure_limit": g.failure_limit,
+                "until": format_at(now + g.window), "failure_limit": g.failure_limit,
                 "consecutive": g.consecutive, "on_breach": g.on_breach,
                 "inconclusive_limit": g.inconclusive_limit,
                 "limits": guardrail.limits(g, getattr(by_id[g.check], "expect", None)),

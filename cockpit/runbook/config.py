@@ -452,7 +452,7 @@ class Runbook(RunbookMethods, _Model):
                 template = getattr(c, field, None)
                 if isinstance(template, str):
                     try:
-                        check_names(template)
+                        check_names(template, promql=field == "query")
                     except PlaceholderError as e:
                         raise ValueError(f"check {c.id!r} {field}: {e}") from None
         for v in self.rollback.verify:

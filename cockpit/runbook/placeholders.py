@@ -42,13 +42,19 @@ class PlaceholderError(ValueError):
     """A placeholder that is unknown or has no value here."""
 
 
-def names_in(template: str) -> list[str]:
-    return [m.group(1) for m in _FIELD.finditer(template) if m.group(1) is not None]
+# In a PromQL query, braces are PromQL's own label matchers (`{code=~"5.."}`): only a brace holding a
+# bare name alone (`{env.name}`, never valid PromQL) is a placeholder; `{{`/`}}` still stand for braces.
+_PROMQL_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
-def check_names(template: str, allowed: set[str] | None = None) -> None:
+def names_in(template: str, *, promql: bool = False) -> list[str]:
+    pattern = _PROMQL_FIELD if promql else _FIELD
+    return [m.group(1) for m in pattern.finditer(template) if m.group(1) is not None]
+
+
+def check_names(template: str, allowed: set[str] | None = None, *, promql: bool = False) -> None:
     """Raise PlaceholderError for names a runbook may not use in this field."""
-    for name in names_in(template):
+    for name in names_in(template, promql=promql):
         ok = name in KNOWN or (name.startswith("env.") and len(name) > 4)
         if allowed is not None:
             ok = ok and (name in allowed or (name.startswith("env.") and "env.*" in allowed))
@@ -56,8 +62,9 @@ def check_names(template: str, allowed: set[str] | None = None) -> None:
             raise PlaceholderError(f"unknown placeholder {{{name}}}; known: {', '.join(sorted(KNOWN))}")
 
 
-def expand(template: str, values: Mapping[str, str | None], *, quote: bool = False) -> str:
-    """Substitute placeholders; `quote=True` shell-quotes each value (command templates)."""
+def expand(template: str, values: Mapping[str, str | None], *, quote: bool = False, promql: bool = False) -> str:
+    """Substitute placeholders; `quote=True` shell-quotes each value (command templates); `promql=True`
+    leaves PromQL's own braces alone."""
 
     def sub(m: re.Match[str]) -> str:
         if m.group(0) == "{{":
@@ -70,7 +77,7 @@ def expand(template: str, values: Mapping[str, str | None], *, quote: bool = Fal
             raise PlaceholderError(f"placeholder {{{name}}} has no value here")
         return shlex.quote(value) if quote else value
 
-    return _FIELD.sub(sub, template)
+    return (_PROMQL_FIELD if promql else _FIELD).sub(sub, template)
 
 
 # -- flag names --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ async def run(check: PrometheusCheck, ctx: CheckContext) -> Found:
     prom = ctx.runbook.prometheus
     assert prom is not None
     token = get_secret(prom.token_secret) if prom.token_secret else None
-    query = expand(check.query, ctx.placeholders())
+    query = expand(check.query, ctx.placeholders(), promql=True)
     timeout_s = min(check.timeout, prom.timeout).total_seconds()
     async with client_for(ctx) as client:
         answer = await promql.instant(client, _base(ctx), query, token=token, timeout_s=timeout_s,
