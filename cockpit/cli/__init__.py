@@ -14,6 +14,7 @@ import sys
 
 from cockpit import __version__
 from cockpit.cli.common import EXIT_USAGE, CliError
+from cockpit.core.refusal import ActionRefused
 from cockpit.runbook.textsafe import representable
 
 
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"cockpit: {e}", file=sys.stderr)
         return e.exit_code
+    except ActionRefused as e:  # refused by the core where a command did not expect it (e.g. no key to sign)
+        print(f"cockpit: refused: {representable(str(e))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("cockpit: interrupted", file=sys.stderr)
         return 130

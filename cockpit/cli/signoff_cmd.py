@@ -67,6 +67,7 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
         session = await open_session(runbook, log, env, args.actor, args.ref, args.release_id)
         try:
             signoff = await session.sign_off(args.release_owner, args.rollback_owner, args.rollback_ref, args.roles)
+            signing = await asyncio.to_thread(session.signing_status)  # "signed with <key>", "unsigned: why", ""
             if not args.no_evidence:
                 await session.take_evidence()
             verdict = session.verdict(require_signoff=True)
@@ -76,7 +77,8 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
                                   "problems": list(signoff.problems),
                                   "roles": {r: signoff.named(r) for r in runbook.release.roles},
                                   "signed_by": signoff.signed_by.to_json() if signoff.signed_by else None},
-                      "gate": {"decision": verdict.decision, "reasons": verdict.reasons}, "recorded": None}
+                      "gate": {"decision": verdict.decision, "reasons": verdict.reasons}, "recorded": None,
+                      "signing": signing or None}
             code = EXIT_FAILED if signoff.problems else EXIT_OK
             if args.decision == "go":
                 if not verdict.go:
@@ -100,6 +102,8 @@ async def _signoff(runbook: Runbook, env: str, args: argparse.Namespace) -> int:
               f"{s['rollback_sha'][:7]}")
         for p in s["problems"]:
             print(f"  ✘ rollback ref: {p}")
+        if result["signing"]:
+            print(result["signing"])
         print(f"gate: {verdict.decision}" + "".join(f"\n  • {r}" for r in verdict.reasons))
         if result["recorded"]:
             print(f"decision recorded: {result['recorded']}")

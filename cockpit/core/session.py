@@ -229,6 +229,8 @@ class ReleaseSession(ProofActions, CutoverActions, StageProcedure, LeaseActions,
         waiting = getattr(self.log, "pending_count", lambda: 0)()
         if waiting:
             parts.append(f"{waiting} log entries wait in the local spool and are replayed, in order, when it answers")
+        if self.witness_problem:  # the head could not be written to git (proof.py)
+            parts.append(self.witness_problem)
         return "; ".join(parts)
 
     @property

@@ -3,6 +3,7 @@ what ssh-keygen -Y verify would; an honest release by two people with two agents
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -117,3 +118,49 @@ async def test_required_signatures_without_a_key_are_refused_before_anything_is_
         assert "unsigned: no signing key" in session.signing_status()
     finally:
         log.close()
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from cockpit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_headless_signoff_go_and_forced_unlock_are_signed_and_say_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rel = await honest_release(tmp_path, "sqlite", str(tmp_path / "log.sqlite"), monkeypatch)
+    try:
+        rb = str(rel.runbook_path)
+        monkeypatch.setenv("SSH_AUTH_SOCK", rel.ann_sock)
+        code, out, err = await asyncio.to_thread(_cli, "signoff", "--config", rb, "--as", "Ann", "--release-owner", "Ann",
+                              "--rollback-owner", "Bob", "--rollback-ref", rel.repo.main_shas[0])
+        assert "signed with " + fingerprint(public_key_blob(rel.ann.public)) + " (ssh-agent)" in out, out + err
+        code, out, err = await asyncio.to_thread(_cli, "tick", "--config", rb, "--as", "Ann", "backup", "--note", "restored again")
+        monkeypatch.setenv("SSH_AUTH_SOCK", rel.bob_sock)
+        code, out, err = await asyncio.to_thread(_cli, "signoff", "--config", rb, "--as", "Bob", "--release-owner", "Ann",
+                              "--rollback-owner", "Bob", "--rollback-ref", rel.repo.main_shas[0], "--decision", "go",
+                              "--no-evidence")
+        assert code == 0 and "decision recorded: GO" in out, out + err
+        # Bob's cockpit crashed; Ann breaks the lock. Without a key that is refused, and nothing is written.
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        before = len(rel.entries())
+        code, out, err = await asyncio.to_thread(_cli, "log", "unlock", "--config", rb, "--as", "Ann", "--reason", "Bob's laptop died")
+        assert code == 1 and "refused: not recorded: signatures are required in production" in err
+        assert len(rel.entries()) == before
+        monkeypatch.setenv("SSH_AUTH_SOCK", rel.ann_sock)
+        code, out, err = await asyncio.to_thread(_cli, "log", "unlock", "--config", rb, "--as", "Ann", "--reason", "Bob's laptop died")
+        assert code == 0, out + err
+        unlock = rel.entries()[-1]
+        assert unlock.kind == kinds.LOCK_RELEASED and unlock.payload["forced"]
+        assert unlock.payload[FIELD]["key"] == fingerprint(public_key_blob(rel.ann.public))
+        code, out = rel.verify()
+        assert code == 0 and out["signatures"]["decisions"] == 6 and out["signatures"]["signed"] == 6, (
+            out["signatures"], out["witnesses"])
+    finally:
+        stop(rel)

@@ -65,6 +65,8 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
                             placeholder="a known-good tag or SHA before the target — or pick one below",
                             id="rollback-ref")
             yield Static(Text("…", style="dim"), id="ref-status")
+            if self.session.runbook.signing is not None:  # "signed with <key>" / "unsigned: why" (proof.py)
+                yield Static(Text("signing: …", style="dim"), id="signing")
             yield OptionList(id="candidates")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -75,6 +77,15 @@ class SignOffScreen(ModalScreen[SignOffResult | None]):
                        Input).focus()
         self.load_candidates()
         self.validate_ref(self.query_one("#rollback-ref", Input).value)
+        if self.session.runbook.signing is not None:
+            self.show_signing()
+
+    @work(exclusive=True, group="signing", exit_on_error=False)
+    async def show_signing(self) -> None:
+        status = await asyncio.to_thread(self.session.signing_status)  # may ask ssh-agent
+        required = self.session.signatures_required
+        style = "green" if status.startswith("signed") else ("bold red" if required else "yellow")
+        self.query_one("#signing", Static).update(Text(status, style=style))
 
     @work(exclusive=True, group="candidates", exit_on_error=False)
     async def load_candidates(self) -> None:
