@@ -10,10 +10,10 @@ import ast
 import inspect
 import json
 
-from cockpit.runbook import config, guardrails, steps
+from cockpit.runbook import config, guardrails, signing, steps
 from cockpit.runbook.config import Runbook
 
-_MODULES = (config, steps, guardrails)
+_MODULES = (config, steps, guardrails, signing)
 
 
 def _attribute_docs() -> dict[str, dict[str, str]]:
@@ -48,5 +48,5 @@ def json_schema() -> str:
 _CLASSES = (config.ReleaseConfig, config.LogConfig, config.EnvironmentConfig, config.FlagsConfig, config.StageConfig,
             config.HttpCheck, config.SmokeCheck, config.GitCheck, config.CommandCheck, config.FileCheck,
             config.ManualCheck, config.PrometheusCheck, config.RollbackConfig, config.NotifyConfig,
-            guardrails.PrometheusConfig, guardrails.GuardrailConfig, steps.CommandStep, steps.TagStep, steps.FlagsStep,
+            guardrails.PrometheusConfig, guardrails.GuardrailConfig, signing.SigningConfig, steps.CommandStep, steps.TagStep, steps.FlagsStep,
             steps.ChecksStep, steps.ManualStep, steps.WaitStep)
