@@ -198,7 +198,8 @@ def _verify(args: argparse.Namespace) -> int:
                                  "findings": [{"seq": f.seq, "problem": f.problem, "text": f.text} for f in s.findings]}
         if found.witnesses is not None:
             w = found.witnesses
-            out["witnesses"] = {"count": len(w.witnesses), "matched": len(w.matched), "intact_through": w.intact_through,
+            out["witnesses"] = {"count": len(w.witnesses), "matched": len(w.matched),
+                                "intact_through": w.intact_through,
                                 "broken": [{"head": x.head, "source": x.source, "problem": p} for x, p in w.broken],
                                 "unwitnessed": list(w.unwitnessed) if w.unwitnessed else None,
                                 "after_close": [{"seq": q, "text": t} for q, t in w.after_close],

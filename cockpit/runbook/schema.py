@@ -48,5 +48,6 @@ def json_schema() -> str:
 _CLASSES = (config.ReleaseConfig, config.LogConfig, config.EnvironmentConfig, config.FlagsConfig, config.StageConfig,
             config.HttpCheck, config.SmokeCheck, config.GitCheck, config.CommandCheck, config.FileCheck,
             config.ManualCheck, config.PrometheusCheck, config.RollbackConfig, config.NotifyConfig,
-            guardrails.PrometheusConfig, guardrails.GuardrailConfig, signing.SigningConfig, steps.CommandStep, steps.TagStep, steps.FlagsStep,
+            guardrails.PrometheusConfig, guardrails.GuardrailConfig, signing.SigningConfig, steps.CommandStep,
+            steps.TagStep, steps.FlagsStep,
             steps.ChecksStep, steps.ManualStep, steps.WaitStep)

@@ -173,7 +173,8 @@ async def honest_release(root: Path, store: str, target: str, monkeypatch: pytes
     log = f'path = "{target}"' if store == "sqlite" else f'dsn = "{target}"'
     runbook_path = root / "runbook.toml"
     runbook_path.write_text(runbook_text(log))
-    (root / "allowed_signers").write_text(f"{ann.allowed('Ann,ann@example.com')}\n{bob.allowed('Bob,bob@example.com')}\n")
+    people = [ann.allowed("Ann,ann@example.com"), bob.allowed("Bob,bob@example.com")]
+    (root / "allowed_signers").write_text("\n".join(people) + "\n")
     stack = _Agents(root, ann, bob)
     rel = Release(root, runbook_path, repo, ann, bob, stack.ann_sock, stack.bob_sock, store, target)
     rel._agents = stack  # type: ignore[attr-defined]

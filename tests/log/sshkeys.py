@@ -71,8 +71,9 @@ def agent(folder: Path, *keys: Key) -> Iterator[str]:
 
 def with_signing(runbook: Runbook, allowed_signers: Path, *, required: list[str] | None = None, key: str = "",
                  remote: str | None = None) -> Runbook:
+    required = ["production"] if required is None else required
     update: dict[str, object] = {"signing": SigningConfig(allowed_signers=str(allowed_signers), key=key,
-                                                          required=required if required is not None else ["production"])}
+                                                          required=required)}
     if remote is not None:
         update["release"] = runbook.release.model_copy(update={"remote": remote})
     return runbook.model_copy(update=update)

@@ -16,8 +16,9 @@ from cockpit.core.session import ReleaseSession
 from cockpit.core.log.open import open_log
 from cockpit.core.sshsig import (AllowedSigners, BadSignature, SigningError, check, find_signer, fingerprint, parse,
                                  public_key_blob)
+from tests.helpers.demo import Demo, demo  # noqa: F401  (the fixture)
 from tests.log.forgery import ANN, honest_release, stop
-from tests.log.sshkeys import agent, make_key
+from tests.log.sshkeys import agent, make_key, with_signing
 
 
 @pytest.mark.parametrize("kind", ["ed25519", "rsa", "ecdsa"])
@@ -164,3 +165,31 @@ async def test_headless_signoff_go_and_forced_unlock_are_signed_and_say_so(
             out["signatures"], out["witnesses"])
     finally:
         stop(rel)
+
+
+async def test_a_break_glass_flip_is_signed_and_refused_before_flipping_without_a_key(
+        demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ann = make_key(tmp_path / "keys", "ann")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(ann.allowed("Ann") + "\n")
+    runbook = with_signing(demo.runbook, allowed)
+    flag = "MARKETPLACE_AVAILABILITY_ENABLED"
+    log = open_log(runbook)
+    try:
+        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+        session = await ReleaseSession.attach(runbook, log, "production", ANN)
+        assert session.break_glass
+        with pytest.raises(ActionRefused, match="signatures are required in production"):
+            await session.flip(flag, True, reason="pager: checkout down")
+        assert not [e for e in log.entries() if e.kind == kinds.FLAG_FLIPPED]
+        assert demo.target.flags.puts() == []  # nothing was flipped
+        with agent(tmp_path, ann) as sock:
+            monkeypatch.setenv("SSH_AUTH_SOCK", sock)
+            session = await ReleaseSession.attach(runbook, log, "production", ANN)
+            result = await session.flip(flag, True, reason="pager: checkout down")
+        assert result.ok and result.logged
+        flipped = [e for e in log.entries() if e.kind == kinds.FLAG_FLIPPED]
+        assert len(flipped) == 1 and flipped[0].payload["break_glass"]
+        assert flipped[0].payload[FIELD]["key"] == fingerprint(public_key_blob(ann.public))
+    finally:
+        log.close()

@@ -108,23 +108,18 @@ def judge(e: Entry, allowed: AllowedSigners, required: bool, seen: dict[str, int
         return Finding(e.seq, "replayed", f"{e.kind} by {_who(e)} repeats the signed entry seq {first} "
                                           "(a copy inserted again)")
     if not allowed.principals_for(parsed.public_key, principals(e.actor), NAMESPACE, e.at):
+        people = " or ".join(principals(e.actor))
         return Finding(e.seq, "not-allowed", f"{e.kind} by {_who(e)} is signed with key {parsed.fingerprint}, "
-                                             f"which allowed_signers does not allow for {' or '.join(principals(e.actor))}")
+                                             f"which allowed_signers does not allow for {people}")
     return None
 
 
 def check_entries(entries: Iterable[Entry], allowed: AllowedSigners, required_envs: Iterable[str]
                   ) -> Iterator[Finding]:
-    """Every finding over `entries` (in seq order); also counts what was checked via `Tally`."""
+    """Every finding over `entries` (in seq order)."""
     required = set(required_envs)
     seen: dict[str, int] = {}
     for e in entries:
         found = judge(e, allowed, e.environment in required, seen)
         if found is not None:
             yield found
-
-
-@dataclass
-class Tally:
-    decisions: int = 0
-    signed: int = 0

@@ -176,8 +176,8 @@ def _moved(log: ReleaseLog, w: Witness) -> list[str]:
         at = parse_at(w.at)
     except ValueError:
         return []
-    found = [e for e in log.page(LogFilter(release_id=w.release_id, kind=w.kind, since=at, until=at + timedelta(microseconds=1)),
-                                  limit=5)
+    same_time = LogFilter(release_id=w.release_id, kind=w.kind, since=at, until=at + timedelta(microseconds=1))
+    found = [e for e in log.page(same_time, limit=5)
              if format_at(e.at) == w.at]
     if len(found) != 1 or found[0].seq == w.seq:
         return []
