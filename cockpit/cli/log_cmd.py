@@ -215,16 +215,18 @@ def _verify(args: argparse.Namespace) -> int:
     if found.witnesses is not None and found.witnesses.first_changed is not None:
         lo, hi = found.witnesses.first_changed
         where = f"at seq {lo}" if lo == hi else f"between seq {lo} and seq {hi}"
-        why = found.witnesses.broken[0][1]
-        print(f"TAMPERED {where}: {why} (entries through seq {found.witnesses.intact_through} are proven by a witness; "
-              + ("the first changed entry is that one)" if lo == hi else
-                 "the first changed entry is one of those: no witness tells which)"))
+        bad, why = found.witnesses.broken[0]
+        good = found.witnesses.intact_through
+        proven = f"the last witness that still matches is seq {good}" if good else "no witness before it still matches"
+        print(f"TAMPERED {where}: {why} ({proven}, the first that does not is seq {bad.seq}"
+              + (")" if lo == hi else "; the first changed entry is one of those, and no witness tells which)"))
         for f in found.named_in_range():
             print(f"  named by its signature: {printable(f.line())}")
     if found.signatures is not None:
         s = found.signatures
         print(f"signatures: {s.decisions} decisions, {s.signed} signed; "
-              + (f"{len(s.findings)} problems" if s.findings else "every signature checks out"))
+              + (f"{len(s.findings)} problem{'s' if len(s.findings) > 1 else ''}" if s.findings
+                 else "every signature checks out"))
         for f in s.findings:
             print(f"  ✘ {printable(f.line())}")
         for n in s.notes:

@@ -44,7 +44,8 @@ def test_drill_a_middle_entry_rewritten_with_the_chain_recomputed(release: Relea
     assert out["first_bad_range"] == [go + 1, stable] and go + 1 <= note <= stable
     assert out["witnesses"]["intact_through"] == go
     _, text = release.verify_text()
-    assert f"TAMPERED between seq {go + 1} and seq {stable}" in text and f"proven by a witness" in text
+    assert f"TAMPERED between seq {go + 1} and seq {stable}" in text
+    assert f"the last witness that still matches is seq {go}, the first that does not is seq {stable}" in text
 
 
 def test_drill_an_entry_inserted_with_renumbering(release: Release) -> None:

@@ -101,15 +101,6 @@ class WitnessReport:
 
     def lines(self) -> list[str]:
         out = [f"{len(self.witnesses)} witnesses outside the store; {len(self.matched)} match the log"]
-        if self.first_changed is not None:
-            lo, hi = self.first_changed
-            last = f"the last witness that still matches is seq {self.intact_through}" if self.intact_through \
-                else "no earlier witness matches"
-            bad = self.broken[0][0]
-            where = (f"the first changed entry is seq {lo}" if lo == hi else
-                     f"the first changed entry is between seq {lo} and seq {hi} (a range: no witness or signature "
-                     "tells which of them)")
-            out.append(f"REWRITTEN: {where}; {last}, the first that does not is {bad.head[:20]}… ({bad.source})")
         for w, what in self.broken:
             out.append(f"  ✘ {w.source}: {what}")
         out += [f"  ↳ {m}" for m in self.moved]
