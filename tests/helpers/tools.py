@@ -11,12 +11,15 @@ to get it, never a skip.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -134,9 +137,23 @@ def prepend_path(folder: Path, path: str | None = None) -> str:
 PG_CLIENTS = ("psql", "pg_dump", "pg_restore")
 
 
+def npm_shims(node: Bin) -> Path:
+    """A folder with `npm` and `npx` that run the wheel's CLI scripts under its node, for programs that
+    run npm by name (the seed repos' scripts); removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="cockpit-npm-"))
+    folder.chmod(0o755)
+    for name in ("npm", "npx"):
+        cli = node.dir.parent / "lib" / "node_modules" / "npm" / "bin" / f"{name}-cli.js"
+        shim = folder / name
+        shim.write_text(f"#!/bin/sh\nexec {shlex.quote(str(node.dir / 'node'))} {shlex.quote(str(cli))} \"$@\"\n")
+        shim.chmod(0o755)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def put_on_path(own_cluster: bool) -> list[str]:
     """Put the programs the suite's children run by name (the seed harness's psql, pg_dump, pg_restore,
-    redis-server) first on PATH where the machine lacks them or a wheel is asked for. With a cluster of
+    redis-server, node, npm) first on PATH where the machine lacks them or a wheel is asked for. With a cluster of
     its own, the client tools come from the server's folder: pg_dump refuses a newer server than itself.
     Returns what was done, one line each; a program found nowhere is left to fail where it is used."""
     done = []
@@ -152,6 +169,13 @@ def put_on_path(own_cluster: bool) -> list[str]:
         if redis.source != "the machine":
             os.environ["PATH"] = prepend_path(redis.dir)
             done.append(f"redis-server: {redis}")
+    except ToolMissing:
+        pass
+    try:
+        node = node_bin()
+        if node.source != "the machine":
+            os.environ["PATH"] = prepend_path(npm_shims(node), prepend_path(node.dir))
+            done.append(f"node, npm: {node}")
     except ToolMissing:
         pass
     return done
