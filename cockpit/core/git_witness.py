@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def parse_text(body: str, source: str) -> Witness | None:
                    fields.get("kind", ""), fields.get("at", ""))
 
 
-def write(repo: Path, entry: Entry, remote: str | None) -> str:
-    """Write the witness of `entry` (the head just appended) and push it; returns where it went."""
+def write(repo: Path, entry: Entry) -> str:
+    """Write the witness of `entry` (the head just appended) in the repository; returns its ref."""
     ref = f"{PREFIX}{entry.seq}"
     blob = _git(repo, "hash-object", "-w", "--stdin", stdin=text(entry).encode()).strip()
     try:
@@ -78,10 +79,17 @@ def write(repo: Path, entry: Entry, remote: str | None) -> str:
         existing = _git(repo, "rev-parse", "--verify", "--quiet", ref).strip()
         if existing != blob:
             raise WitnessError(f"{ref} already exists with other content: not overwritten") from None
-    if not remote:
-        return ref
-    _git(repo, "push", "--quiet", "--no-verify", remote, f"{ref}:{ref}")
-    return f"{ref} (pushed to {scrub(remote)})"
+    return ref
+
+
+_pushing = threading.Lock()
+
+
+def push(repo: Path, remote: str) -> None:
+    """Push every witness of the repository (so one that failed earlier goes with the next); one push at a
+    time per process. Refs are only ever created: nothing is forced."""
+    with _pushing:
+        _git(repo, "push", "--quiet", "--no-verify", remote, f"{PREFIX}*:{PREFIX}*")
 
 
 def _read_refs(repo: Path, namespace: str, label: str) -> list[Witness]:

@@ -11,6 +11,7 @@ verify` names it.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING
 
 from cockpit.core.log.chain import prepare
@@ -84,19 +85,39 @@ class ProofActions:
 
     # -- witnesses ---------------------------------------------------------------------------------
     async def _witness(self: ReleaseSession, entry: Entry) -> None:
-        """Write the head `entry` into the release's git repository (and push it) when it is a moment worth
-        witnessing. Never fails the action: what went wrong is kept in witness_problem for people to see."""
+        """Write the head `entry` into the release's git repository when it is a moment worth witnessing, and
+        push it to the remote in a thread of its own: a slow or failing remote never holds up the cutover,
+        and a command's process still waits for the push before it exits (the thread is not a daemon).
+        Never fails the action: what went wrong is kept in witness_problem for people to see."""
         if entry.kind not in WITNESSED or entry.seq <= 0:  # seq 0: spooled, no head yet
             return
         from cockpit.core import git_witness  # startup: only GO, a stage's end and the close write witnesses
 
+        repo, remote = self.runbook.repo_path, self.runbook.release.remote
         try:
-            where = await asyncio.to_thread(git_witness.write, self.runbook.repo_path, entry,
-                                            self.runbook.release.remote)
-            self.__dict__["witness_problem"] = ""
-            self.__dict__["witness_where"] = where
+            await asyncio.to_thread(git_witness.write, repo, entry)
         except git_witness.WitnessError as e:
             self.__dict__["witness_problem"] = f"head {entry.seq} not witnessed in git: {e}"
+            return
+        if not remote:
+            self.__dict__["witness_problem"] = ""
+            return
+
+        def push() -> None:
+            try:
+                git_witness.push(repo, remote)
+                self.__dict__["witness_problem"] = ""
+            except git_witness.WitnessError as e:
+                self.__dict__["witness_problem"] = f"head {entry.seq} witnessed in git but not pushed: {e}"
+
+        thread = threading.Thread(target=push, name=f"cockpit-witness-{entry.seq}")
+        self.__dict__.setdefault("_witness_pushes", []).append(thread)
+        thread.start()
+
+    def wait_for_witnesses(self: ReleaseSession, timeout: float | None = None) -> None:
+        """Block until the witnesses' pushes are done (tests; a command exits after them anyway)."""
+        for thread in self.__dict__.get("_witness_pushes", []):
+            thread.join(timeout)
 
     @property
     def witness_problem(self: ReleaseSession) -> str:

@@ -194,6 +194,7 @@ async def honest_release(root: Path, store: str, target: str, monkeypatch: pytes
     await bob_s.mark_stable("only", "quiet for the window")
     await bob_s.note("closing")
     await bob_s.finish("released")
+    bob_s.wait_for_witnesses()
     bob_s.close()
     log_a.close()
     return rel
