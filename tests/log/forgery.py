@@ -107,10 +107,10 @@ class Release:
             code = main(["log", "verify", "--config", str(self.runbook_path), "--witnesses", *extra])
         return code, out.getvalue()
 
-    def verify_text_without_witnesses(self) -> tuple[int, str]:
+    def verify_text_without_witnesses(self, *extra: str) -> tuple[int, str]:
         out = io.StringIO()
         with redirect_stdout(out):
-            code = main(["log", "verify", "--config", str(self.runbook_path)])
+            code = main(["log", "verify", "--config", str(self.runbook_path), *extra])
         return code, out.getvalue()
 
     # -- the forger -----------------------------------------------------------------------------

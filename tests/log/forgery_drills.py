@@ -34,10 +34,14 @@ def test_drill_a_middle_entry_rewritten_with_the_chain_recomputed(release: Relea
     def rewrite(old: list[Entry]) -> list[Entry]:
         return [replace(e, payload={"text": "traffic looks terrible"}) if e.seq == note else e for e in old]
 
+    stable_head = next(f"{e.seq}:{e.hash}" for e in release.entries() if e.seq == stable)
     release.rewrite_from(note, rewrite)
     # The chain alone cannot see it: the forger recomputed it.
     plain_code, plain = release.verify_text_without_witnesses()
     assert plain_code == 0, plain
+    # One head kept elsewhere catches it, and blames a range ending there, not the witnessed entry itself.
+    code, text = release.verify_text_without_witnesses("--expect", stable_head)
+    assert code == 1 and f"TAMPERED between seq 1 and seq {stable}" in text
     code, out = release.verify()
     assert code == 1 and not out["ok"]
     # The GO witness still matches, the stage's end does not: the first changed entry lies between them.
