@@ -118,6 +118,7 @@ async def _start(session: ReleaseSession, args: argparse.Namespace, report: dict
             _say(args, f"  ! {p}")
         if not session.procedure(stage):
             report["steps"] = []
+            _say_windows(session, args, stage)
             return EXIT_FAILED if not outcome.ok else EXIT_OK
     else:
         _say(args, f"{session.release_id}: stage {stage} goes on from its next step")
@@ -143,4 +144,13 @@ async def _start(session: ReleaseSession, args: argparse.Namespace, report: dict
             _say(args, f"  retry: run again · skip: --skip {sid}=REASON · abort: cockpit stage abort {stage} --reason …")
             return EXIT_FAILED
     _say(args, f"{session.release_id}: every step of stage {stage} is done")
+    _say_windows(session, args, stage)
     return EXIT_OK
+
+
+def _say_windows(session: ReleaseSession, args: argparse.Namespace, stage: str) -> None:
+    """A flip opened the stage's guardrail windows: who watches them is said, not assumed."""
+    for w in session.windows(stage):
+        if w.is_open:
+            _say(args, f"  guardrail {w.check} watches until {w.until:%Y-%m-%d %H:%M}Z ({w.limit_text}); it is sampled "
+                       f"while a cockpit is open or `cockpit watch --config {args.config}` runs")
