@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the core is imported when the command runs, so `cockpit --h
     from cockpit.core.gate import Verdict
     from cockpit.core.session import ReleaseSession
 
-SYMBOL = {"pass": "✔", "fail": "✘", "error": "!", "stale": "⌛", "pending": "…"}
+SYMBOL = {"pass": "✔", "fail": "✘", "error": "!", "stale": "⌛", "pending": "…", "inconclusive": "?"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,7 +1,9 @@
 """`cockpit demo`: the cockpit against its embedded demo target, with no set-up.
 
-Starts the loopback demo target (cockpit/demo/target.py), builds a scratch checkout with the demo runbook
-(cockpit/demo/scratch.py), puts the demo flag token in this process's environment as
+Starts the loopback demo target (cockpit/demo/target.py) and a real Prometheus scraping it when `prometheus`
+is installed (cockpit/demo/prometheus.py; else the target's labelled stand-in answers the runbook's queries),
+builds a scratch checkout with the demo runbook (cockpit/demo/scratch.py), puts the demo flag token in this
+process's environment as
 COCKPIT_SECRET_DEMO_FLAGS (the runbook's token_secret = "demo-flags"; nothing goes to the keyring),
 then opens the TUI — or, without a terminal or with --check-only, prints the `cockpit check` verdict.
 """
@@ -16,7 +18,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,9 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 @contextmanager
 def demo_environment(dir: str | None = None, keep: bool = False,
                      port: int = 0) -> Iterator[tuple[DemoTarget, Scratch]]:
-    """Yield (target, scratch) with the flag token set; stop and clean up on exit, Ctrl-C included."""
+    """Yield (target, scratch) with the flag token set; stop and clean up on exit, Ctrl-C included.
+
+    scratch.prometheus says which Prometheus the runbook asks: a real one started here, or the stand-in.
+    """
     # startup: the demo target, the check or the TUI, whichever is asked for
     from cockpit.demo import DemoTarget
+    from cockpit.demo.prometheus import demo_prometheus
     from cockpit.demo.scratch import make_scratch, reuse_scratch
 
     temporary = dir is None
@@ -57,26 +63,28 @@ def demo_environment(dir: str | None = None, keep: bool = False,
     old_secret = os.environ.get(env_name(SECRET))
     target = DemoTarget(port=port)
     try:
-        try:
-            target.start()
-        except OSError as e:
-            raise CliError(f"cannot start the demo target on port {port}: {e.strerror or e}") from None
-        try:
-            if not temporary and (root / "shop" / "demo.toml").exists():
-                scratch = reuse_scratch(root, target)
-            else:
-                scratch = make_scratch(root, target)
-        except FileExistsError as e:
-            raise CliError(str(e)) from None
-        except subprocess.CalledProcessError as e:
-            detail = (e.stderr or "").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
-            raise CliError(f"cannot build the demo folder in {root}: git {e.cmd[-1] if e.cmd else ''} "
-                           f"failed: {detail[0]}") from None
-        except (OSError, RuntimeError) as e:
-            hint = " (is git installed?)" if isinstance(e, FileNotFoundError) else ""
-            raise CliError(f"cannot build the demo folder in {root}: {e}{hint}") from None
-        os.environ[env_name(SECRET)] = target.token
-        yield target, scratch
+        with ExitStack() as stack:  # Prometheus stops before the target it scrapes
+            try:
+                target.start()
+            except OSError as e:
+                raise CliError(f"cannot start the demo target on port {port}: {e.strerror or e}") from None
+            prometheus = stack.enter_context(demo_prometheus(target))
+            try:
+                if not temporary and (root / "shop" / "demo.toml").exists():
+                    scratch = reuse_scratch(root, target, prometheus)
+                else:
+                    scratch = make_scratch(root, target, prometheus)
+            except FileExistsError as e:
+                raise CliError(str(e)) from None
+            except subprocess.CalledProcessError as e:
+                detail = (e.stderr or "").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
+                raise CliError(f"cannot build the demo folder in {root}: git {e.cmd[-1] if e.cmd else ''} "
+                               f"failed: {detail[0]}") from None
+            except (OSError, RuntimeError) as e:
+                hint = " (is git installed?)" if isinstance(e, FileNotFoundError) else ""
+                raise CliError(f"cannot build the demo folder in {root}: {e}{hint}") from None
+            os.environ[env_name(SECRET)] = target.token
+            yield target, scratch
     finally:
         target.stop()
         if old_secret is None:
@@ -137,6 +145,8 @@ def try_commands(t: DemoTarget, s: Scratch) -> list[str]:
     return [
         f"curl -X POST {t.url}/_demo/health/db -d '{{\"status_code\": 503}}'",
         f"curl -X POST {t.url}/_demo/smoke -d '{{\"smoke_sso\": \"FAIL\"}}'",
+        # layer-2's guardrail sees this once MARKETPLACE_REQUESTS_ENABLED is on, and flips it back off
+        f"curl -X POST {t.url}/_demo/fault -d '{{\"flag\": \"MARKETPLACE_REQUESTS_ENABLED\", \"error_rate\": 0.2}}'",
         f"cockpit check --config {rb}",
         f"cockpit check --config {rb} --ref origin/feature/web-header-profile-menu",
     ]
@@ -163,6 +173,7 @@ def _run_tui(scratch: Scratch, actor: str | None, demo: DemoHints) -> int:
 def _banner(t: DemoTarget, s: Scratch, *, temporary: bool) -> str:
     return "\n".join([
         f"demo target  {t.url}   (flag API {t.flags_url})",
+        f"prometheus   {s.prometheus.describe() if s.prometheus else s.prometheus_url + '   (the stand-in)'}",
         f"scratch      {s.checkout}" + ("   (removed on exit; --keep keeps it)" if temporary else ""),
         f"runbook      {s.runbook_path}",
         "",

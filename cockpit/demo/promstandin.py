@@ -41,8 +41,11 @@ def _error_ratio(window_s: float) -> Callable[[RequestMetrics], float | None]:
     return ratio
 
 
+ERROR_RATIO = 'sum(rate(http_requests_total{code=~"5.."}[30s])) / sum(rate(http_requests_total[30s]))'
+"""The demo runbook's error-rate check (layer-2's guardrail)."""
+
 QUERIES: dict[str, Callable[[RequestMetrics], float | None]] = {
-    'sum(rate(http_requests_total{code=~"5.."}[30s])) / sum(rate(http_requests_total[30s]))': _error_ratio(30.0),
+    ERROR_RATIO: _error_ratio(30.0),
 }
 """The demo runbook's queries, exactly as cockpit/demo/demo.toml writes them."""
 
@@ -83,4 +86,4 @@ def _text(v: float) -> str:
     return repr(float(v))
 
 
-__all__ = ["NOTE", "PREFIX", "QUERIES", "answer"]
+__all__ = ["ERROR_RATIO", "NOTE", "PREFIX", "QUERIES", "answer"]

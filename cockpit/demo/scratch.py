@@ -4,7 +4,8 @@ a fresh backup, deploy and migration scripts, and the demo runbook pointed at a 
     root/origin.git        bare "origin"
     root/shop/             the clone: main = v1.0.0 (known good) -> layer-0 -> layer-1 (head, = origin/main)
                            plus an unmerged origin/feature/web-header-profile-menu (seed 003's test branch)
-    root/shop/demo.toml    the runbook, environments pointing at the target
+    root/shop/demo.toml    the runbook, environments pointing at the target, [prometheus] at the demo's
+                           Prometheus (or the target's stand-in for one)
     root/shop/.deploy/     last-smoke-summary.env, release-log.sqlite (created by the cockpit)
     root/shop/backup.dump  fresh "Postgres dump"
     root/shop/scripts/     deploy-prod-from-ref.sh, migrate-dry-run.sh
@@ -22,12 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cockpit.demo.promstandin import PREFIX as STANDIN_PREFIX
 from cockpit.demo.state import SMOKE_DEFAULTS, render_env
 from cockpit.demo.target import DemoTarget
 
+if TYPE_CHECKING:
+    from cockpit.demo.prometheus import DemoPrometheus
+
 PLACEHOLDER_URL = "http://127.0.0.1:8765"
 """The URL config/demo.toml is committed with; the scratch replaces it by the target's."""
+PROMETHEUS_PLACEHOLDER_URL = "http://127.0.0.1:9090"
+"""[prometheus] url as committed; replaced by the demo's Prometheus, or by the target's stand-in for one."""
 FEATURE_BRANCH = "feature/web-header-profile-menu"
 KNOWN_GOOD_TAG = "v1.0.0"
 
@@ -76,8 +84,11 @@ def demo_runbook_text() -> str:
     return resources.files("cockpit.demo").joinpath("demo.toml").read_text(encoding="utf-8")
 
 
-def render_runbook(url: str) -> str:
-    return demo_runbook_text().replace(PLACEHOLDER_URL, url.rstrip("/"))
+def render_runbook(url: str, prometheus_url: str | None = None) -> str:
+    """The runbook pointed at the target at `url` and at `prometheus_url` (None: the target's stand-in)."""
+    prometheus = (prometheus_url or url.rstrip("/") + STANDIN_PREFIX).rstrip("/")
+    text = demo_runbook_text().replace(PROMETHEUS_PLACEHOLDER_URL, prometheus)
+    return text.replace(PLACEHOLDER_URL, url.rstrip("/"))
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -105,6 +116,12 @@ class Scratch:
     target: DemoTarget
     shas: dict[str, str] = field(default_factory=dict)
     """known_good (tagged v1.0.0), layer0, head (= origin/main), feature (not on main)."""
+    prometheus: DemoPrometheus | None = None
+    """The Prometheus the runbook's [prometheus] url names; None: the target's stand-in."""
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.prometheus.url if self.prometheus else self.target.url + STANDIN_PREFIX
 
     @property
     def smoke_file(self) -> Path:
@@ -151,8 +168,11 @@ class Scratch:
         return _git(self.checkout, *args)
 
 
-def make_scratch(root: Path, target: DemoTarget) -> Scratch:
-    """Build the scratch folder under `root` (created if needed; must not already hold a scratch)."""
+def make_scratch(root: Path, target: DemoTarget, prometheus: DemoPrometheus | None = None) -> Scratch:
+    """Build the scratch folder under `root` (created if needed; must not already hold a scratch).
+
+    prometheus: the demo's Prometheus (cockpit/demo/prometheus.py); None: the target's stand-in.
+    """
     root = Path(root)
     origin, checkout = root / "origin.git", root / "shop"
     if origin.exists() or checkout.exists():
@@ -197,32 +217,33 @@ def make_scratch(root: Path, target: DemoTarget) -> Scratch:
     _git(checkout, "fetch", "-q", "origin")
 
     runbook = checkout / "demo.toml"
-    runbook.write_text(render_runbook(target.url), encoding="utf-8")
-    scratch = Scratch(root=root, checkout=checkout, origin=origin, runbook_path=runbook, target=target, shas=shas)
+    runbook.write_text(render_runbook(target.url, prometheus.url if prometheus else None), encoding="utf-8")
+    scratch = Scratch(root=root, checkout=checkout, origin=origin, runbook_path=runbook, target=target, shas=shas,
+                      prometheus=prometheus)
     (checkout / ".deploy").mkdir(exist_ok=True)
     scratch.follow_target()
     scratch.write_backup()
     return scratch
 
 
-def reuse_scratch(root: Path, target: DemoTarget) -> Scratch:
+def reuse_scratch(root: Path, target: DemoTarget, prometheus: DemoPrometheus | None = None) -> Scratch:
     """Point an existing scratch folder at a new target: runbook re-rendered, smoke and backup fresh, log kept."""
     root = Path(root)
     checkout = root / "shop"
     if not (checkout / ".git").is_dir():
         raise FileExistsError(f"{root} is not a demo scratch folder (no shop/.git)")
     runbook = checkout / "demo.toml"
-    runbook.write_text(render_runbook(target.url), encoding="utf-8")
+    runbook.write_text(render_runbook(target.url, prometheus.url if prometheus else None), encoding="utf-8")
     shas = {"known_good": _git(checkout, "rev-parse", f"{KNOWN_GOOD_TAG}^{{commit}}"),
             "head": _git(checkout, "rev-parse", "origin/main"),
             "layer0": _git(checkout, "rev-parse", "origin/main~1"),
             "feature": _git(checkout, "rev-parse", f"origin/{FEATURE_BRANCH}")}
     scratch = Scratch(root=root, checkout=checkout, origin=root / "origin.git", runbook_path=runbook,
-                      target=target, shas=shas)
+                      target=target, shas=shas, prometheus=prometheus)
     scratch.follow_target()
     scratch.write_backup()
     return scratch
 
 
-__all__ = ["FEATURE_BRANCH", "KNOWN_GOOD_TAG", "PLACEHOLDER_URL", "Scratch", "make_scratch", "render_runbook",
-           "reuse_scratch"]
+__all__ = ["FEATURE_BRANCH", "KNOWN_GOOD_TAG", "PLACEHOLDER_URL", "PROMETHEUS_PLACEHOLDER_URL", "Scratch",
+           "make_scratch", "render_runbook", "reuse_scratch"]

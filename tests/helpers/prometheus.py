@@ -61,57 +61,15 @@ def start(root: Path) -> Prometheus:
         server = PrometheusServer.launch(config(sd_dir), root)
     except PrometheusError as e:
         pytest.fail(str(e), pytrace=False)
-    return Prometheus(server=server, sd_dir=sd_dir)
+    return Prometheus(server.url, server=server, sd_dir=sd_dir)
 
 
 @dataclass
-class Prometheus:
-    server: PrometheusServer
-    sd_dir: Path
-    jobs: dict[str, str] = field(default_factory=dict)
-    """job -> target (host:port) of every file written by scrape()."""
+class PrometheusAPI:
+    """Queries against any Prometheus at `url` (the suite's, or one a test did not start)."""
 
-    @property
-    def url(self) -> str:
-        return self.server.url
+    url: str
 
-    @property
-    def started_in_s(self) -> float:
-        return self.server.started_in_s
-
-    # -- targets ----------------------------------------------------------------------------------
-    def scrape(self, target: str, job: str | None = None, labels: dict[str, str] | None = None,
-               timeout: float = UP_TIMEOUT_S) -> str:
-        """Scrape `target` (host:port, path /metrics) as `job`; return the job once Prometheus has it up."""
-        job = job or f"t{os.getpid()}-{next(_jobs)}"
-        doc = [{"targets": [target], "labels": {**(labels or {}), "job": job}}]
-        path = self.sd_dir / f"{job}.json"
-        tmp = path.with_name(f".{path.name}.tmp")   # not matched by *.json: Prometheus never reads half a file
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        os.replace(tmp, path)
-        self.jobs[job] = target
-        deadline = time.monotonic() + timeout
-        seen: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            seen = [t for t in self.targets() if t["labels"].get("job") == job
-                    and t["labels"].get("instance") == target]
-            if seen and seen[0]["health"] == "up":
-                return job
-            time.sleep(0.1)   # polling the targets API: Prometheus sends no event
-        pytest.fail(f"Prometheus did not report {target} (job {job}) up within {timeout:.0f}s: "
-                    f"{seen[0] if seen else 'not discovered'}", pytrace=False)
-
-    def forget(self, job: str) -> None:
-        """Stop scraping `job` (its series go stale at once)."""
-        (self.sd_dir / f"{job}.json").unlink(missing_ok=True)
-        self.jobs.pop(job, None)
-
-    def targets(self) -> list[dict[str, Any]]:
-        r = httpx.get(f"{self.url}/api/v1/targets", params={"state": "active"}, timeout=10)
-        r.raise_for_status()
-        return r.json()["data"]["activeTargets"]
-
-    # -- queries ----------------------------------------------------------------------------------
     def query(self, query: str) -> dict[str, Any]:
         """The `data` of an instant query (resultType, result); a refused query fails the test."""
         r = httpx.get(f"{self.url}/api/v1/query", params={"query": query}, timeout=10)
@@ -145,8 +103,56 @@ class Prometheus:
                             f"{json.dumps(result)[:500]}", pytrace=False)
             time.sleep(0.2)   # a scrape and a rule evaluation happen once a second
 
+
+@dataclass
+class Prometheus(PrometheusAPI):
+    """The suite's server: queries, plus targets added at run time."""
+
+    server: PrometheusServer | None = None
+    sd_dir: Path = Path()
+    jobs: dict[str, str] = field(default_factory=dict)
+    """job -> target (host:port) of every file written by scrape()."""
+
+    @property
+    def started_in_s(self) -> float:
+        assert self.server is not None
+        return self.server.started_in_s
+
     def stop(self) -> None:
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
+
+    # -- targets ----------------------------------------------------------------------------------
+    def scrape(self, target: str, job: str | None = None, labels: dict[str, str] | None = None,
+               timeout: float = UP_TIMEOUT_S) -> str:
+        """Scrape `target` (host:port, path /metrics) as `job`; return the job once Prometheus has it up."""
+        job = job or f"t{os.getpid()}-{next(_jobs)}"
+        doc = [{"targets": [target], "labels": {**(labels or {}), "job": job}}]
+        path = self.sd_dir / f"{job}.json"
+        tmp = path.with_name(f".{path.name}.tmp")   # not matched by *.json: Prometheus never reads half a file
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+        self.jobs[job] = target
+        deadline = time.monotonic() + timeout
+        seen: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            seen = [t for t in self.targets() if t["labels"].get("job") == job
+                    and t["labels"].get("instance") == target]
+            if seen and seen[0]["health"] == "up":
+                return job
+            time.sleep(0.1)   # polling the targets API: Prometheus sends no event
+        pytest.fail(f"Prometheus did not report {target} (job {job}) up within {timeout:.0f}s: "
+                    f"{seen[0] if seen else 'not discovered'}", pytrace=False)
+
+    def forget(self, job: str) -> None:
+        """Stop scraping `job` (its series go stale at once)."""
+        (self.sd_dir / f"{job}.json").unlink(missing_ok=True)
+        self.jobs.pop(job, None)
+
+    def targets(self) -> list[dict[str, Any]]:
+        r = httpx.get(f"{self.url}/api/v1/targets", params={"state": "active"}, timeout=10)
+        r.raise_for_status()
+        return r.json()["data"]["activeTargets"]
 
 
 @pytest.fixture(scope="session")
@@ -158,4 +164,4 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
         prom.stop()
 
 
-__all__ = ["Prometheus", "prometheus_server", "start"]
+__all__ = ["Prometheus", "PrometheusAPI", "prometheus_server", "start"]
