@@ -3,9 +3,10 @@ person's SSH key as they are recorded, and the log's head witnessed in git at GO
 
 Both hook into the release's one writer (ReleaseSession.record), so no path of the TUI or of a headless
 command can record a decision without it. Signing needs a [signing] table in the runbook; where it
-requires signatures, a decision without a key is refused before anything is done — except a flip's
-entry, which records what already happened: it is kept, marked unsigned with the reason, and `log
-verify` names it.
+requires signatures, a decision without a key is refused before anything is done (a break-glass flip
+that turns a flag on: before the flip) — except what must never wait for a key: a NO-GO, and a flag
+turned off (the kill switch in an incident). Those are recorded marked unsigned with the reason, and
+`log verify` names them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from cockpit.core import kinds
 
 if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
+
+
+NEVER_REFUSED = (kinds.FLAG_FLIPPED, kinds.DECISION_NOGO)
+"""Recorded unsigned (with the reason) rather than refused when there is no key: a flip's entry records what
+already happened, and a NO-GO stops a release — refusing either would hide or block the safe thing."""
 
 
 class ProofActions:
@@ -73,12 +79,12 @@ class ProofActions:
         if self.runbook.signing is None or not is_decision(new.kind, new.payload):
             return new
         ready = prepare(new)  # what the store will hash is what is signed
-        if new.kind != kinds.FLAG_FLIPPED and (refusal := self.signing_refusal()):
+        if new.kind not in NEVER_REFUSED and (refusal := self.signing_refusal()):
             raise ActionRefused(f"not recorded: {refusal}")
         try:
             return sign(ready, self.signer())
         except SigningError as e:
-            if self.signatures_required and new.kind != kinds.FLAG_FLIPPED:
+            if self.signatures_required and new.kind not in NEVER_REFUSED:
                 raise ActionRefused(f"not recorded: signatures are required in {self.environment} and signing "
                                     f"failed: {e}") from None
             return unsigned(ready, str(e))

@@ -461,8 +461,8 @@ class ReleaseSession(ProofActions, CutoverActions, StageProcedure, LeaseActions,
         the wanted state (the rollback's snapshot restore). A given backend is not closed here."""
         if self.break_glass and not reason.strip():
             raise ActionRefused("a break-glass flip needs a reason")
-        if self.break_glass and (unsignable := await asyncio.to_thread(self.signing_refusal)):
-            raise ActionRefused(unsignable)
+        if self.break_glass and any(wanted.values()) and (unsignable := await asyncio.to_thread(self.signing_refusal)):
+            raise ActionRefused(unsignable)  # turning off (the kill switch) never waits for a key (proof.py)
         if stage is not None and not restore and any(wanted.values()):
             await self.open_stage_windows(stage)  # the baselines are sampled before the flags go on
         own = backend is None

@@ -54,12 +54,13 @@ def agent(folder: Path, *keys: Key) -> Iterator[str]:
                             stderr=subprocess.DEVNULL)
     try:
         env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
-        for _ in range(500):  # the socket file appears at bind(), a moment before the agent listens
+        deadline = time.monotonic() + 30  # generous: a loaded machine starts processes slowly
+        while True:  # the socket file appears at bind(), a moment before the agent listens
             if sock.exists() and subprocess.run(["ssh-add", "-l"], env=env, capture_output=True).returncode in (0, 1):
                 break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("ssh-agent did not answer on its socket")
             time.sleep(0.01)
-        else:
-            raise RuntimeError("ssh-agent did not answer on its socket")
         for k in keys:
             subprocess.run(["ssh-add", "-q", str(k.path)], check=True, env=env, capture_output=True)
         yield str(sock)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.core import kinds
-from cockpit.core.log.signatures import FIELD, NAMESPACE
+from cockpit.core.log.signatures import FIELD, NAMESPACE, check_entries
 from cockpit.core.refusal import ActionRefused
 from cockpit.core.session import ReleaseSession
 from cockpit.core.log.open import open_log
@@ -191,5 +191,15 @@ async def test_a_break_glass_flip_is_signed_and_refused_before_flipping_without_
         flipped = [e for e in log.entries() if e.kind == kinds.FLAG_FLIPPED]
         assert len(flipped) == 1 and flipped[0].payload["break_glass"]
         assert flipped[0].payload[FIELD]["key"] == fingerprint(public_key_blob(ann.public))
+        # Turning it off again (the kill switch in an incident) never waits for a key: done, recorded
+        # unsigned with the reason, and named by verify as unsigned where a signature is required.
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        session = await ReleaseSession.attach(runbook, log, "production", ANN)
+        result = await session.flip(flag, False, reason="pager: it was not the flag")
+        assert result.ok and result.logged
+        off = [e for e in log.entries() if e.kind == kinds.FLAG_FLIPPED][-1]
+        assert FIELD not in off.payload and "no signing key" in off.payload["unsigned_because"]
+        findings = list(check_entries(log.entries(), AllowedSigners.read(allowed), ["production"]))
+        assert [(f.seq, f.problem) for f in findings] == [(off.seq, "unsigned")]
     finally:
         log.close()
