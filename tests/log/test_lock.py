@@ -132,7 +132,7 @@ def test_a_log_written_before_the_lock_table_keeps_its_lock(stores: Stores, monk
         old.append(new("lock.released", "shop-9", "staging", BOB, forced=False))
         assert old.schema_version() == 2
     log = stores.open()  # migrates
-    assert log.schema_version() == 3
+    assert log.schema_version() >= 3
     row = log.lock_row("prod")
     assert row is not None and row.holder.name == "alice" and row.release_id == "shop-1"
     assert row.taken_at == T0 and row.expires_at == T0 + timedelta(minutes=45) and row.seq == 2

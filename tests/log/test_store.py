@@ -118,9 +118,9 @@ def test_postgres_refuses_truncate(pg_dsn: str) -> None:
 
 def test_migrations_are_versioned_and_idempotent(stores: Stores) -> None:
     log = stores.open()
-    assert log.schema_version() == 3
+    assert log.schema_version() == 4
     assert log.migrate() == []  # nothing left to apply
-    assert stores.open().schema_version() == 3
+    assert stores.open().schema_version() == 4
 
 
 def _chain_is_one_line(entries: list[Entry], n: int) -> None:

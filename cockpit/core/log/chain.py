@@ -1,7 +1,9 @@
 """Checking the hash chain, shared by every store, and the payload rules that keep it checkable.
 
-`walk` is the verifier: it takes rows in seq order as plain tuples (what a store reads fastest)
-and recomputes each hash exactly as Entry.expected_hash() does, without building Entry objects.
+`walk_stored` is the verifier: it takes rows in seq order as plain tuples (what a store reads fastest).
+An entry written since the store keeps its hashed text (`body`) is checked by hashing that text as it is
+and by showing that its queryable columns say the same; an older entry has its hashed text rebuilt from
+its columns, exactly as Entry.expected_hash() does. Both kinds verify in one pass.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from cockpit.runbook.textsafe import representable
 Row = tuple[int, str, str, str, str, str, str, str, str]
 """(seq, at as format_at text, release_id, environment, actor JSON text, kind, payload JSON text, prev_hash, hash)."""
 
+StoredRow = tuple[int, str, str, "str | None", str, str, str, str, str, str]
+"""(seq, prev_hash, hash, body — the hashed text, None for entries written before it was kept —, at as
+format_at text, release_id, environment, kind, actor JSON text, payload JSON text): what verify reads."""
+
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
 _string = json.encoder.encode_basestring  # what the encoder above uses for str with ensure_ascii=False
+
+BATCH = 2000
+"""Payloads compared per JSON call: one decode and one encode per batch, not per entry, halves their cost."""
 
 
 def canonical_fields(seq: int, at: str, release_id: str, environment: str, actor: Any, kind: str,
@@ -34,42 +43,117 @@ def canonical_fields(seq: int, at: str, release_id: str, environment: str, actor
 
 def walk(rows: Iterable[Row], total: int, progress: Callable[[int, int], None] | None = None,
          every: int = 10_000) -> VerifyResult:
-    """Name the first entry that breaks the chain: altered, missing (deleted), inserted, or unlinked."""
+    """walk_stored over rows of a store that keeps no hashed text (every entry rebuilt from its columns)."""
+    return walk_stored(((seq, prev, hash_, None, at, release_id, environment, kind, actor, payload)
+                        for seq, at, release_id, environment, actor, kind, payload, prev, hash_ in rows),
+                       total, progress, every)
+
+
+def _first_mismatch(middles: list[str], payloads: list[str]) -> int | None:
+    """Index of the first payload column whose canonical JSON is not the payload in the hashed text."""
+    if middles == payloads:  # SQLite keeps the payload as canonical JSON already
+        return None
+    try:
+        # Canonical JSON values joined by commas split back into the same values only: equal joins mean
+        # equal items (each middle is a hashed, hence canonical, payload).
+        if _dumps(_loads("[" + ",".join(payloads) + "]")) == "[" + ",".join(middles) + "]":
+            return None
+    except ValueError:
+        pass
+    for i, (middle, payload) in enumerate(zip(middles, payloads)):
+        try:
+            if _dumps(_loads(payload)) != middle:
+                return i
+        except ValueError:
+            return i
+    return None
+
+
+def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
+                every: int = 10_000, *, canonical_columns: bool = False) -> VerifyResult:
+    """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
+    queryable columns no longer say what its hashed text says. `canonical_columns`: the store keeps actor and
+    payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are."""
     expected_seq = 1
     prev_hash = GENESIS
     prev_seq = 0
-    checked = 0
     sha = hashlib.sha256
     actors: dict[str, str] = {}   # few distinct actors: canonicalise each spelling once
-    for seq, at, release_id, environment, actor_text, kind, payload_text, row_prev, row_hash in rows:
+    pending_seqs: list[int] = []  # entries whose payload column is compared in the next batch
+    middles: list[str] = []
+    payloads: list[str] = []
+    next_progress = every
+
+    def flush() -> VerifyResult | None:
+        bad = _first_mismatch(middles, payloads) if middles else None
+        result = None
+        if bad is not None:
+            seq = pending_seqs[bad]
+            result = VerifyResult(False, seq - 1, seq, f"altered: seq {seq}'s payload column does not say what "
+                                                       "its hashed text says")
+        pending_seqs.clear()
+        middles.clear()
+        payloads.clear()
+        return result
+
+    def failed(seq: int, checked: int, reason: str) -> VerifyResult:
+        return flush() or VerifyResult(False, checked, seq, reason)
+
+    for seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text, payload_text in rows:
         if seq != expected_seq:
             if seq > expected_seq:
-                return VerifyResult(False, checked, expected_seq,
-                                    f"missing seq {expected_seq} (deleted): the next entry is seq {seq}")
-            return VerifyResult(False, checked, seq, f"inserted: seq {seq} is out of sequence after seq {prev_seq}")
+                return failed(expected_seq, expected_seq - 1,
+                              f"missing seq {expected_seq} (deleted): the next entry is seq {seq}")
+            return failed(seq, expected_seq - 1, f"inserted: seq {seq} is out of sequence after seq {prev_seq}")
         actor = actors.get(actor_text)
         if actor is None:
-            actor = actors[actor_text] = _dumps(_loads(actor_text))
+            try:
+                actor = actors[actor_text] = _dumps(_loads(actor_text))
+            except ValueError:
+                actor = ""
         # canonical_fields() spelled out: the keys' sorted order is fixed, only the payload needs sorting.
-        fields = (f'{{"actor":{actor},"at":{_string(at)},"environment":{_string(environment)},'
-                  f'"kind":{_string(kind)},"payload":{_dumps(_loads(payload_text))},'
-                  f'"release_id":{_string(release_id)},"seq":{seq}}}').encode("utf-8")
-        if sha(row_prev.encode("ascii") + fields).hexdigest() != row_hash:
-            return VerifyResult(False, checked, seq, f"altered: seq {seq}'s content does not match its hash")
+        head = (f'{{"actor":{actor},"at":{_string(at)},"environment":{_string(environment)},'
+                f'"kind":{_string(kind)},"payload":')
+        tail = f',"release_id":{_string(release_id)},"seq":{seq}}}'
+        if body is not None:
+            intact = sha((row_prev + body).encode("utf-8")).hexdigest() == row_hash
+        else:
+            intact = canonical_columns and sha((row_prev + head + payload_text + tail).encode("utf-8")).hexdigest() == row_hash
+            if not intact:
+                try:
+                    rebuilt = head + _dumps(_loads(payload_text)) + tail
+                except ValueError:
+                    rebuilt = ""
+                intact = sha((row_prev + rebuilt).encode("utf-8")).hexdigest() == row_hash
+        if not intact:
+            return failed(seq, seq - 1, f"altered: seq {seq}'s content does not match its hash")
         if row_prev != prev_hash:
-            return VerifyResult(
-                False, checked, seq,
-                f"chain link broken: seq {seq}'s prev_hash is not seq {prev_seq}'s hash "
-                f"(seq {seq} was inserted, or seq {prev_seq} replaced)")
+            return failed(seq, seq - 1,
+                          f"chain link broken: seq {seq}'s prev_hash is not seq {prev_seq}'s hash "
+                          f"(seq {seq} was inserted, or seq {prev_seq} replaced)")
+        if body is not None:
+            # The hashed text is intact; the columns people and the cockpit query must say the same.
+            if not (len(body) > len(head) + len(tail) and body.startswith(head) and body.endswith(tail)):
+                return failed(seq, seq - 1, f"altered: seq {seq}'s columns do not say what its hashed text says")
+            pending_seqs.append(seq)
+            middles.append(body[len(head):len(body) - len(tail)])
+            payloads.append(payload_text)
+            if len(middles) >= BATCH:
+                bad_batch = flush()
+                if bad_batch is not None:
+                    return bad_batch
         prev_hash = row_hash
         prev_seq = seq
         expected_seq += 1
-        checked += 1
-        if progress is not None and checked % every == 0:
-            progress(checked, total)
+        if progress is not None and expected_seq > next_progress:
+            progress(expected_seq - 1 - len(middles), total)
+            next_progress += every
+    last = flush()
+    if last is not None:
+        return last
     if progress is not None:
-        progress(checked, total)
-    return VerifyResult(True, checked)
+        progress(expected_seq - 1, total)
+    return VerifyResult(True, expected_seq - 1)
 
 
 class PayloadError(ValueError):

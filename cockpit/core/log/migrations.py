@@ -21,6 +21,9 @@ class Migration(NamedTuple):
 PG_MIGRATE_LOCK = 0x636F636B_7069_7401  # "cockpit" + 1
 PG_APPEND_LOCK = 0x636F636B_7069_7402
 
+BODY_VERSION = 4
+"""From this version on, log_entries.body keeps the text each entry's hash was computed over."""
+
 PG_SCHEMA_MIGRATIONS = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
@@ -107,6 +110,43 @@ $$;
 CREATE TRIGGER log_entries_notify AFTER INSERT ON log_entries
     FOR EACH ROW EXECUTE FUNCTION log_entries_notify();
 """),
+    Migration(4, "the hashed text kept beside the queryable columns; an append in one round trip", r"""
+-- body: the canonical JSON the entry's hash was computed over (hash = sha256(prev_hash || body)), kept
+-- exactly, so verify hashes what is stored instead of re-encoding jsonb. Entries written before this
+-- migration keep body NULL and are verified from their columns, as before: history is never rewritten.
+ALTER TABLE log_entries ADD COLUMN body text;
+
+-- The whole append (lock, idempotency by uid, head, insert) in one call, so one round trip. The client
+-- sends the body up to its last key ("seq":) and checks the hash it gets back against its own.
+CREATE FUNCTION log_entries_append(p_body_before_seq text, p_at timestamptz, p_release_id text,
+                                   p_environment text, p_actor jsonb, p_kind text, p_payload jsonb, p_uid text)
+RETURNS TABLE (r_seq bigint, r_prev_hash text, r_hash text, r_appended boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq bigint;
+    v_prev text;
+    v_hash text;
+    v_body text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(%(append_lock)d);
+    IF p_uid IS NOT NULL THEN
+        SELECT e.seq, e.prev_hash, e.hash INTO v_seq, v_prev, v_hash FROM log_entries e WHERE e.entry_uid = p_uid;
+        IF FOUND THEN
+            RETURN QUERY SELECT v_seq, v_prev, v_hash, false;
+            RETURN;
+        END IF;
+    END IF;
+    SELECT e.seq, e.hash INTO v_seq, v_prev FROM log_entries e ORDER BY e.seq DESC LIMIT 1;
+    v_seq := coalesce(v_seq, 0) + 1;
+    v_prev := coalesce(v_prev, repeat('0', 64));
+    v_body := p_body_before_seq || v_seq || '}';
+    v_hash := encode(sha256(convert_to(v_prev || v_body, 'UTF8')), 'hex');
+    INSERT INTO log_entries (seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, entry_uid, body)
+    VALUES (v_seq, p_at, p_release_id, p_environment, p_actor, p_kind, p_payload, v_prev, v_hash, p_uid, v_body);
+    RETURN QUERY SELECT v_seq, v_prev, v_hash, true;
+END
+$$;
+""" % {"append_lock": PG_APPEND_LOCK}),
 ]
 
 SQLITE_SCHEMA_MIGRATIONS = """
@@ -174,5 +214,9 @@ FROM log_entries e
 WHERE kind IN ('lock.taken', 'lock.renewed')
   AND seq = (SELECT max(seq) FROM log_entries n WHERE n.environment = e.environment
              AND n.kind IN ('lock.taken', 'lock.renewed', 'lock.released'));
+"""),
+    Migration(4, "the hashed text kept beside the queryable columns", """
+-- As on PostgreSQL: the canonical JSON the hash was computed over; NULL for entries written before.
+ALTER TABLE log_entries ADD COLUMN body TEXT;
 """),
 ]

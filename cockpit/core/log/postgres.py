@@ -1,24 +1,28 @@
 """The shared release log in PostgreSQL (psycopg 3, imported lazily: the TUI's first paint does not wait on it).
 
 Appends take a transaction-scoped advisory lock, read the head, seal and insert: however many
-cockpits append at once, the chain is one line. The schema comes from migrations.py.
+cockpits append at once, the chain is one line. A plain append does all of that in one call of the
+server function log_entries_append (one round trip); guarded appends and lock entries, which need the
+lock row read in between, take the shared path. The schema comes from migrations.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.log import migrations
 from cockpit.core.log.base import LockInfo, LogUnavailable
-from cockpit.core.log.chain import Row
-from cockpit.core.log.entry import Actor, Entry
+from cockpit.core.log.chain import StoredRow
+from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, canonical_json, seal
 from cockpit.core.log.follow import PostgresFollower
 from cockpit.core.log.query import POSTGRES
-from cockpit.core.log.sqlstore import SqlStore, Tx
+from cockpit.core.log.sqlstore import ENTRY_COLUMNS, SqlStore, Tx
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,6 +32,16 @@ _CONNECT_OPTIONS = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval"
                     "tcp_user_timeout": 15000, "application_name": "release-cockpit"}
 
 _AT_TEXT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def verify_query(has_body: bool = True) -> str:
+    """The rows verify walks (chain.StoredRow): the hashed text and the queryable columns as text."""
+    return (f"SELECT seq, prev_hash, hash, {'body' if has_body else 'NULL::text'}, {_AT_TEXT}, release_id, "
+            "environment, kind, actor::text, payload::text FROM log_entries ORDER BY seq")
+
+
+_HAS_BODY = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'log_entries'::regclass "
+             "AND attname = 'body' AND NOT attisdropped)")
 
 
 def _first_line(e: BaseException) -> str:
@@ -130,6 +144,7 @@ class PostgresLog(SqlStore):
                     conn.execute(m.sql)
                     conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", [m.version, m.name])
                     applied.append(m.version)
+        self._keeps_body = None
         return applied
 
     # -- rows -------------------------------------------------------------------------------------
@@ -143,7 +158,32 @@ class PostgresLog(SqlStore):
         from psycopg.types.json import Jsonb  # startup: psycopg loads when the first connection opens
 
         return [e.seq, e.at, e.release_id, e.environment, Jsonb(e.actor.to_json()), e.kind, Jsonb(e.payload),
-                e.prev_hash, e.hash, e.uid or None]
+                e.prev_hash, e.hash, e.uid or None, self._body(e)]
+
+    def _append_in_one(self, new: NewEntry) -> Entry | None:
+        """One round trip: the server function locks, reads the head, hashes prev_hash || body and inserts."""
+        from psycopg.types.json import Jsonb  # startup: psycopg loads when the first connection opens
+
+        if not self.keeps_body():  # log_entries_append comes with the body (migration 4)
+            return None
+        # Sealed with seq 0: payload and time as they will be hashed; the server puts the real seq where the
+        # body ends (seq is its last key) and hashes it after the head's hash.
+        draft = seal(new, 0, GENESIS)
+        body = canonical_json(draft.hashed_fields()).decode("utf-8")
+        assert body.endswith('"seq":0}')
+        before_seq = body[:-2]
+        with self._reading() as cur:
+            cur.execute("SELECT * FROM log_entries_append(%s, %s, %s, %s, %s, %s, %s, %s)",
+                        [before_seq, draft.at, new.release_id, new.environment, Jsonb(new.actor.to_json()), new.kind,
+                         Jsonb(draft.payload), new.uid or None])
+            seq, prev_hash, hash_, appended = cur.fetchone()
+            if not appended:  # this uid is stored already (a spool replay): that entry, as it was stored
+                cur.execute(f"SELECT {ENTRY_COLUMNS} FROM log_entries WHERE seq = %s", [seq])
+                return self._entry(cur.fetchone())
+        if hashlib.sha256(f"{prev_hash}{before_seq}{seq}}}".encode()).hexdigest() != hash_:
+            raise RuntimeError(f"the database hashed entry {seq} differently from the cockpit (is its encoding "
+                               "UTF8?): `cockpit log verify` will name it")
+        return replace(draft, seq=seq, prev_hash=prev_hash, hash=hash_)
 
     def _ts(self, at: datetime) -> Any:
         return at
@@ -163,19 +203,18 @@ class PostgresLog(SqlStore):
         return PostgresFollower(self._connect)
 
     @contextmanager
-    def _verify_rows(self) -> Iterator[Iterator[Row]]:
+    def _verify_rows(self) -> Iterator[Iterator[StoredRow]]:
         # Its own connection (appends in other threads go on) and one COPY: a consistent snapshot
         # streamed at wire speed, at and JSON already as text.
         import psycopg
 
         conn = self._connect()
         try:
-            with conn.cursor() as cur, cur.copy(
-                f"COPY (SELECT seq, {_AT_TEXT}, release_id, environment, actor::text, kind, payload::text, "
-                "prev_hash, hash FROM log_entries ORDER BY seq) TO STDOUT"
-            ) as copy:
-                copy.set_types(["int8", "text", "text", "text", "text", "text", "text", "text", "text"])
-                yield copy.rows()  # type: ignore[misc]
+            with conn.cursor() as cur:
+                has_body = cur.execute(_HAS_BODY).fetchone()[0]
+                with cur.copy(f"COPY ({verify_query(has_body)}) TO STDOUT") as copy:
+                    copy.set_types(["int8"] + ["text"] * 9)
+                    yield copy.rows()  # type: ignore[misc]
         except (psycopg.OperationalError, psycopg.InterfaceError) as e:
             raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
         finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 from cockpit.core.log import migrations
 from cockpit.core.log.base import LockInfo, LogUnavailable
-from cockpit.core.log.chain import Row
+from cockpit.core.log.chain import StoredRow
 from cockpit.core.log.entry import Actor, Entry, canonical_json, format_at, parse_at
 from cockpit.core.log.follow import SqliteFollower
 from cockpit.core.log.query import SQLITE
@@ -27,6 +27,7 @@ from cockpit.core.log.sqlstore import SqlStore, Tx
 
 class SqliteLog(SqlStore):
     dialect = SQLITE
+    canonical_columns = True
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 15.0, migrate: bool = True):
         self.path = Path(path)
@@ -94,6 +95,7 @@ class SqliteLog(SqlStore):
                         cur.execute(statement)
                     cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [m.version, m.name])
                     applied.append(m.version)
+        self._keeps_body = None
         return applied
 
     def _entry(self, row: Sequence[Any]) -> Entry:
@@ -104,7 +106,7 @@ class SqliteLog(SqlStore):
 
     def _insert_params(self, e: Entry) -> list[Any]:
         return [e.seq, format_at(e.at), e.release_id, e.environment, canonical_json(e.actor.to_json()).decode(),
-                e.kind, canonical_json(e.payload).decode(), e.prev_hash, e.hash, e.uid or None]
+                e.kind, canonical_json(e.payload).decode(), e.prev_hash, e.hash, e.uid or None, self._body(e)]
 
     def _ts(self, at: datetime) -> Any:
         return format_at(at)
@@ -122,7 +124,7 @@ class SqliteLog(SqlStore):
         return SqliteFollower(self.path)
 
     @contextmanager
-    def _verify_rows(self) -> Iterator[Iterator[Row]]:
+    def _verify_rows(self) -> Iterator[Iterator[StoredRow]]:
         # A second connection: its read transaction is one WAL snapshot, and appends go on meanwhile.
         try:
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -130,14 +132,25 @@ class SqliteLog(SqlStore):
             raise LogUnavailable(f"the release log {self.path} cannot be opened: {e}") from None
         try:
             conn.execute("BEGIN")
-            cur = conn.execute("SELECT seq, at, release_id, environment, actor, kind, payload, prev_hash, hash "
-                               "FROM log_entries ORDER BY seq")
+            cur = conn.execute(verify_query(_has_body(conn)))
             cur.arraysize = 5000
             yield iter(cur)
         except sqlite3.OperationalError as e:
             raise LogUnavailable(f"the release log {self.path} is unavailable: {e}") from None
         finally:
             conn.close()
+
+
+def verify_query(has_body: bool = True) -> str:
+    """The rows verify walks (chain.StoredRow). actor and payload are stored as canonical JSON, so even an
+    entry without its body is rebuilt without re-encoding anything."""
+    return (f"SELECT seq, prev_hash, hash, {'body' if has_body else 'NULL'}, at, release_id, environment, kind, "
+            "actor, payload FROM log_entries ORDER BY seq")
+
+
+def _has_body(conn: sqlite3.Connection) -> bool:
+    """Migration 4 applied (a read-only open never migrates)."""
+    return any(col[1] == "body" for col in conn.execute("PRAGMA table_info(log_entries)"))
 
 
 def _statements(script: str) -> list[str]:

@@ -16,14 +16,22 @@ from typing import Any, Protocol
 
 from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN, WATCH_STARTED, WATCH_STOPPED
 from cockpit.core.log.base import Guard, LockInfo, LogFilter, VerifyResult
-from cockpit.core.log.chain import Row, prepare, walk
-from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, parse_at, seal
+from cockpit.core.log.chain import StoredRow, prepare, walk_stored
+from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, canonical_json, parse_at, seal
 from cockpit.core.log.lock import lock_key, may_renew
+from cockpit.core.log.migrations import BODY_VERSION
 from cockpit.core.log.query import Dialect, where
 
-COLUMNS = "seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, entry_uid"
+ENTRY_COLUMNS = "seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, entry_uid"
+"""What an Entry is read from."""
+COLUMNS = ENTRY_COLUMNS + ", body"
+"""What an append writes, in the order of _insert_params: the entry, and `body`, the text its hash was computed
+over (hash = sha256(prev_hash || body)), kept as it was hashed so verify need not rebuild it."""
 LOCK_COLUMNS = "environment, release_id, holder, taken_at, expires_at, taken_seq"
 STREAM_BATCH = 1000
+_TAKES_LOCK = (LOCK_TAKEN, WATCH_STARTED)
+_GIVES_LOCK_BACK = (LOCK_RELEASED, WATCH_STOPPED)
+"""Entries the lock table follows (_keep_lock_table)."""
 
 
 class Tx(Protocol):
@@ -38,6 +46,10 @@ class Tx(Protocol):
 
 class SqlStore(ABC):
     dialect: Dialect
+    canonical_columns = False
+    """actor and payload are stored as canonical JSON text (chain.walk_stored)."""
+    _keeps_body: bool | None = None
+    """The schema has log_entries.body (migration 4); None: not asked since the last migrate."""
 
     # -- supplied by each store -------------------------------------------------------------
     @abstractmethod
@@ -50,21 +62,32 @@ class SqlStore(ABC):
             cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
             return int(cur.fetchone()[0])
 
+    def keeps_body(self) -> bool:
+        """Whether appends store the hashed text (a store opened without migrating may be older)."""
+        if self._keeps_body is None:
+            self._keeps_body = self.schema_version() >= BODY_VERSION
+        return self._keeps_body
+
     @abstractmethod
     def _serialised(self) -> AbstractContextManager[Tx]:
         """A cursor inside a transaction that holds the store-wide append lock; commits on exit."""
 
     @abstractmethod
     def _entry(self, row: Sequence[Any]) -> Entry:
-        """One row of COLUMNS as an Entry."""
+        """One row of ENTRY_COLUMNS as an Entry."""
 
     @abstractmethod
     def _insert_params(self, e: Entry) -> list[Any]:
         """Parameters for INSERT INTO log_entries (COLUMNS)."""
 
     @abstractmethod
-    def _verify_rows(self) -> AbstractContextManager[Iterator[Row]]:
-        """Every row in seq order as chain.Row, streamed from one consistent snapshot."""
+    def _verify_rows(self) -> AbstractContextManager[Iterator[StoredRow]]:
+        """Every row in seq order as chain.StoredRow, streamed from one consistent snapshot."""
+
+    def _append_in_one(self, new: NewEntry) -> Entry | None:
+        """A plain append (no guard, no lock row to keep) done by the store in one step, or None: the
+        shared path below then runs."""
+        return None
 
     @abstractmethod
     def _ts(self, at: datetime) -> Any:
@@ -97,9 +120,13 @@ class SqlStore(ABC):
         """Seal and insert under the append lock. Idempotent per NewEntry.uid: a uid already stored
         returns the stored entry (that is how a spool replays without duplicates)."""
         new = prepare(entry)
+        if guard is None and new.kind not in _TAKES_LOCK + _GIVES_LOCK_BACK:
+            done = self._append_in_one(new)
+            if done is not None:
+                return done
         p = self.dialect.param
         with self._serialised() as tx:
-            tx.execute(f"SELECT {COLUMNS} FROM log_entries WHERE entry_uid = {p}", [new.uid])
+            tx.execute(f"SELECT {ENTRY_COLUMNS} FROM log_entries WHERE entry_uid = {p}", [new.uid])
             row = tx.fetchone()
             if row is not None:
                 return self._entry(row)
@@ -110,10 +137,17 @@ class SqlStore(ABC):
             tx.execute("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
             head = tx.fetchone()
             sealed = seal(new, (head[0] + 1) if head else 1, head[1] if head else GENESIS)
-            marks = ", ".join([p] * 10)
-            tx.execute(f"INSERT INTO log_entries ({COLUMNS}) VALUES ({marks})", self._insert_params(sealed))
+            columns, params = COLUMNS, self._insert_params(sealed)
+            if not self.keeps_body():
+                columns, params = ENTRY_COLUMNS, params[:-1]
+            tx.execute(f"INSERT INTO log_entries ({columns}) VALUES ({', '.join([p] * len(params))})", params)
             self._keep_lock_table(tx, sealed)
         return sealed
+
+    @staticmethod
+    def _body(e: Entry) -> str:
+        """The text e.hash was computed over (seal round-tripped the payload, so this is it exactly)."""
+        return canonical_json(e.hashed_fields()).decode("utf-8")
 
     # -- the lock table: who holds each environment's lock (lock.py), outside the chain -----------
     def _lock_row(self, tx: Tx, environment: str) -> LockInfo | None:
@@ -125,7 +159,7 @@ class SqlStore(ABC):
     def _keep_lock_table(self, tx: Tx, e: Entry) -> None:
         """Taking and releasing the lock are entries; the row follows them in the same transaction."""
         p = self.dialect.param
-        if e.kind in (LOCK_TAKEN, WATCH_STARTED):
+        if e.kind in _TAKES_LOCK:
             taken, expires = parse_at(e.payload["taken_at"]), parse_at(e.payload["expires_at"])
             tx.execute(f"INSERT INTO release_locks ({LOCK_COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p}) "
                        "ON CONFLICT (environment) DO UPDATE SET release_id = excluded.release_id, "
@@ -133,7 +167,7 @@ class SqlStore(ABC):
                        "taken_seq = excluded.taken_seq",
                        [lock_key(e.kind, e.environment), e.release_id, self._holder(e.actor), self._ts(taken),
                         self._ts(expires), e.seq])
-        elif e.kind in (LOCK_RELEASED, WATCH_STOPPED):
+        elif e.kind in _GIVES_LOCK_BACK:
             tx.execute(f"DELETE FROM release_locks WHERE environment = {p}", [lock_key(e.kind, e.environment)])
 
     def lock_row(self, environment: str) -> LockInfo | None:
@@ -160,7 +194,7 @@ class SqlStore(ABC):
         w, params = where(flt, self.dialect, after_seq=after_seq, before_seq=before_seq)
         order = "DESC" if newest_first else "ASC"
         with self._reading() as cur:
-            cur.execute(f"SELECT {COLUMNS} FROM log_entries{w} ORDER BY seq {order} LIMIT {int(limit)}", params)
+            cur.execute(f"SELECT {ENTRY_COLUMNS} FROM log_entries{w} ORDER BY seq {order} LIMIT {int(limit)}", params)
             return [self._entry(r) for r in cur.fetchall()]
 
     def entries(self, flt: LogFilter = LogFilter()) -> Iterator[Entry]:
@@ -175,7 +209,7 @@ class SqlStore(ABC):
 
     def entry(self, seq: int) -> Entry | None:
         with self._reading() as cur:
-            cur.execute(f"SELECT {COLUMNS} FROM log_entries WHERE seq = {self.dialect.param}", [seq])
+            cur.execute(f"SELECT {ENTRY_COLUMNS} FROM log_entries WHERE seq = {self.dialect.param}", [seq])
             row = cur.fetchone()
         return self._entry(row) if row else None
 
@@ -192,7 +226,7 @@ class SqlStore(ABC):
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         total = self.count() if progress is not None else 0
         with self._verify_rows() as rows:
-            return walk(rows, total, progress)
+            return walk_stored(rows, total, progress, canonical_columns=self.canonical_columns)
 
     # -- outbox state (notify.py): outside the chain, mutable ------------------------------------
     def outbox_cursor(self, target: str) -> int | None:
