@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from cockpit.core.log.base import ReleaseLog
     from cockpit.core.log.entry import Actor, Entry
     from cockpit.core.session import ReleaseSession
+    from cockpit.core.watch import Watcher
     from cockpit.ui.screens.cutover import CutoverScreen
     from cockpit.ui.screens.signoff import SignOffResult
 
@@ -70,7 +71,7 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
     def __init__(self, opening: Opening, *, environment: str | None = None,
                  ref: str | None = None, actor: Actor | str | None = None, clock: Callable[[], datetime] = utcnow,
                  refresh_every: float | None = 30.0, take_on_open: bool = True,
-                 demo: DemoHints | None = None) -> None:
+                 demo: DemoHints | None = None, watch: bool = True) -> None:
         super().__init__()
         self.opening = opening
         environment = environment or opening.outline.default_environment
@@ -91,6 +92,10 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
         self.clock = clock
         self.refresh_every = refresh_every
         self.take_on_open = take_on_open
+        self.watch = watch
+        """Sample the release's open guardrail windows from here while the cockpit is open (off: another
+        watcher's entries are shown, or nobody samples them)."""
+        self._watcher: Watcher | None = None
         self.sub_title = f"{opening.outline.name} · {self.environment}"
 
     @property
@@ -112,6 +117,7 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
         # Paint the checklist first, then open the release: opening validates the runbook, reads
         # the log and asks git, which would otherwise hold up the first paint.
         self.call_after_refresh(self.open_release)
+        self.view.changed.subscribe(self, lambda _: self._keep_watching())  # a flip here or elsewhere
         if self.refresh_every:
             self.set_interval(self.refresh_every, self._auto_refresh)
             self.set_interval(5.0, self.poll_log_status)
@@ -166,9 +172,84 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
         log = await asyncio.to_thread(session.log_status)  # the shared log away, entries waiting to replay
         lock = await session.keep_lease()
         status = " · ".join(p for p in (log, lock) if p)
-        if status != self.view.log_status:
-            self.view.log_status = status
+        sampler = await self._lease_holder(session)
+        if (status, sampler) != (self.view.log_status, self.view.sampler):
+            self.view.log_status, self.view.sampler = status, sampler
             self.view.publish()
+
+    # -- the watched windows (cockpit.core.watch): sampled from here while the cockpit is open ------
+    def _keep_watching(self) -> None:
+        """Start the watcher when a window of the release is open and it is not running (a flip here, or
+        one another terminal made, opened it); it stops by itself when no window is open."""
+        session = self.view.session
+        if not self.watch or session is None or not session.state.phase.in_flight:
+            return
+        if any(w.group == "watch" and not w.is_finished for w in self.workers):
+            return
+        if any(w.is_open or (w.breached_at is not None and not w.acted) for w in session.windows()):
+            self.watch_windows()
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_windows(self) -> None:
+        """`cockpit watch`'s loop inside the cockpit: it samples and acts only while it holds the
+        environment's watch lease; meanwhile another watcher's entries come in by the live follow."""
+        watcher = await self._watcher_for(self._session())
+        try:
+            while True:
+                wait = await watcher.round()
+                self._watched(watcher)
+                if wait is None:
+                    return
+                await asyncio.sleep(wait)
+        finally:
+            await watcher.give_back()
+            self._watched(watcher)
+
+    async def _watcher_for(self, session: ReleaseSession) -> Watcher:
+        if self._watcher is None:
+            # startup: loaded when a window first opens
+            from cockpit.core.session import ReleaseSession
+            from cockpit.core.watch import Watcher, watch_actor
+
+            actor = watch_actor(session.actor)
+            # A session of its own on the same log: its reads must not swallow what the live follow tells
+            # this cockpit (and its entries come back to the cockpit's session through that follow).
+            own = await ReleaseSession.attach(session.runbook, session.log, session.environment, actor,
+                                              release_id=session.release_id, clock=self.clock)
+            self._watcher = Watcher(own, actor)
+        return self._watcher
+
+    def _watched(self, watcher: Watcher) -> None:
+        from cockpit.ui.widgets.windows import HERE  # startup: loaded with the watcher
+
+        view = self.view
+        view.sampler = HERE if watcher.holding else watcher.waiting_for
+        view.sampled_here = {w.key: w for w in watcher.session.windows()} if watcher.holding else {}
+        view.publish()
+
+    async def _lease_holder(self, session: ReleaseSession) -> str:
+        """Who holds the environment's watch lease now: this cockpit, another watcher's name, or ""."""
+        from cockpit.core.log import lock  # startup: the release is open by now
+        from cockpit.core.log.base import LogUnavailable
+        from cockpit.ui.widgets.windows import HERE
+
+        if self._watcher is not None and self._watcher.holding:
+            return HERE
+        try:
+            row = await asyncio.to_thread(session.log.lock_row, session.environment + lock.WATCH_LEASE)
+        except LogUnavailable:
+            return self.view.sampler
+        held = lock.current(row, session.clock())
+        if held is None or held.release_id != session.release_id:
+            return ""
+        return HERE if self._watcher is not None and held.holder.name == self._watcher.actor.name \
+            else held.holder.name
+
+    async def _stop_watching(self) -> None:
+        """Give the watch lease back on the way out, so another watcher takes over at once."""
+        self.workers.cancel_group(self, "watch")
+        if self._watcher is not None:
+            await self._watcher.give_back()
 
     # -- what other terminals do (cockpit.ui.live) ----------------------------------------------
     def live_session(self) -> ReleaseSession | None:
@@ -177,8 +258,10 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
     def release_changed(self, news: list[Entry]) -> None:
         """Another cockpit or command acted on this release: show it, say who, and re-read the lock."""
         self.view.publish()
-        for line in told(news):
+        for line in told([e for e in news if not e.kind.startswith("guardrail.")]):
             self.notify(line, title="From another terminal", markup=False, timeout=10)
+        for line in told([e for e in news if e.kind.startswith("guardrail.")]):  # this cockpit's watcher's too
+            self.notify(line, title="Guardrail", severity="error", markup=False, timeout=20)
         self.poll_log_status()
         session = self.view.session
         if session is not None and session.state.phase.in_flight and self.current_mode == "readiness":
@@ -231,13 +314,21 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
         """Leaving while an action with side effects runs (a flip, GO, a stage) asks first: leaving
         cancels it half-way."""
         if not any(w.group in ("action", "rollback-step") and w.is_running for w in self.workers):
-            self.exit()
+            await self._leave()
             return
         from cockpit.ui.widgets.confirm import ConfirmScreen  # startup: loaded on first use
 
+        async def leave(ok: bool | None) -> None:
+            if ok:
+                await self._leave()
+
         self.push_screen(ConfirmScreen("Quit while an action runs?",
                                        "It is cancelled half-way; what it recorded stays in the log.",
-                                       confirm_label="Quit"), lambda ok: self.exit() if ok else None)
+                                       confirm_label="Quit"), leave)
+
+    async def _leave(self) -> None:
+        await self._stop_watching()
+        self.exit()
 
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -310,11 +401,14 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
 
     @refusal_notified
     def action_rollback(self) -> None:
-        """The incident commander's wizard on this environment's release, on top of the cockpit."""
+        """The incident commander's wizard on this environment's release, on top of the cockpit; after a
+        guardrail breach that left flags on, with the breach as its reason."""
         from cockpit.ui.screens.rollback import RollbackScreen  # startup: loaded on first use
+        from cockpit.ui.widgets.windows import rollback_reason
 
         session = self._session()
-        self.push_screen(RollbackScreen(session), lambda _: self.run_core(session.refresh()))
+        self.push_screen(RollbackScreen(session, reason=rollback_reason(session)),
+                         lambda _: self.run_core(session.refresh()))
 
     @work(exclusive=True, group="browse", thread=True, exit_on_error=False)
     def action_browse(self) -> None:

@@ -6,7 +6,7 @@ The App owns one CockpitView, fills it in as the release opens and changes, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.signal import Signal
@@ -14,6 +14,7 @@ from textual.signal import Signal
 from cockpit.core.refusal import ActionRefused
 
 if TYPE_CHECKING:
+    from cockpit.core.guardrail import WindowState
     from cockpit.core.session import ReleaseSession
     from cockpit.runbook.config import Runbook
     from cockpit.runbook.outline import RunbookOutline
@@ -49,6 +50,23 @@ class CockpitView:
     """Where the log is, entries waiting in the spool, who holds the environment's lock."""
     demo: DemoHints | None = None
     """Set by `cockpit demo`: its target and the commands to try (the help shows them)."""
+    sampler: str = ""
+    """Who samples the release's open windows: "this cockpit", another watcher's name, or "" (nobody)."""
+    sampled_here: dict[str, WindowState] = field(default_factory=dict)
+    """This cockpit's own watcher's windows while it holds the watch lease: every sample, where the log
+    keeps only the changes."""
+
+    def windows(self) -> list[WindowState]:
+        """The release's windows as the cutover screen draws them: this cockpit's samples where it takes
+        them, else what the log says (another watcher's entries, or the last state written)."""
+        if self.session is None:
+            return []
+        out = []
+        for w in self.session.windows():
+            here = self.sampled_here.get(w.key)
+            fresher = here is not None and w.is_open and here.opened_at == w.opened_at
+            out.append(here if fresher else w)
+        return out
 
     def publish(self) -> None:
         self.changed.publish(self)

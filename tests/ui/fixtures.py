@@ -35,8 +35,9 @@ def clock() -> datetime:
     return NOW
 
 
-ENDLESS = ("follow",)
-"""Worker groups that run as long as their screen (following the shared log): never waited for."""
+ENDLESS = ("follow", "watch")
+"""Worker groups that run as long as their screen (following the shared log) or a guardrail's window
+(the cockpit's watcher, minutes to days): never waited for."""
 
 
 async def workers_done(app: App[Any]) -> None:

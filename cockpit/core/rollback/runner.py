@@ -87,8 +87,10 @@ class StepResult:
 class RollbackRunner:
     def __init__(self, session: ReleaseSession, plan: RollbackPlan, *,
                  backend_factory: Callable[[], FlagBackend] | None = None, flag_backoff: float = 0.5,
-                 lock_force: bool = False, runs: Runs | None = None) -> None:
+                 lock_force: bool = False, runs: Runs | None = None, reason: str = "") -> None:
         self.session = session
+        self.reason = reason.strip()
+        """Why the rollback is made, when the cockpit knows it (a guardrail's breach): in rollback.started."""
         self.runs = runs or Runs(spool_dir(session.runbook) / "runs")
         """Where the redeploy runs, so that it runs at most once at a time, across cockpits (core/runs.py)."""
         self.plan = plan
@@ -152,6 +154,7 @@ class RollbackRunner:
                      "flags": {f.flag: f.to for f in p.flags}, "deploy": p.deploy_command,
                      "verify": list(p.verify), "problems": dict(p.problems), "warnings": list(p.warnings)},
             **({"lock": self.lock_note} if self.lock_note else {}),
+            **({"reason": self.reason} if self.reason else {}),
         })
 
     async def finish(self, outcome: str, note: str = "") -> Entry:

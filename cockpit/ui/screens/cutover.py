@@ -1,7 +1,8 @@
 """Cutover: the stages in order — start a stage after confirmation (its flags ON, or its procedure, run
 here step by step with its output as it comes), watch its health, mark it stable, abort it or hit its
 kill switch; the release-day plan against actual one key away. A stage cannot start before the one it
-follows is stable (the gate says so).
+follows is stable (the gate says so). Under the stages, the release's watched windows (its guardrails
+after a flip) with a sparkline each; a breach shows a banner, which offers the rollback when flags stayed on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cockpit.ui.widgets.releasebar import ReleaseBar, release_line
 from cockpit.ui.widgets.steps import StepEnded, StepLine, StepList, StepOutput, next_text, step_title, steps_text
 from cockpit.ui.widgets.timeline import TimelinePanel, timeline_view
 from cockpit.ui.widgets.verdict import VerdictBanner, phase_text
+from cockpit.ui.widgets.windows import BreachBanner, WindowsPanel, breaches
 
 if TYPE_CHECKING:
     from cockpit.core.procedure import StepOutcome
@@ -97,7 +99,9 @@ class CutoverScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ReleaseBar(id="release")
         yield VerdictBanner(id="verdict")
+        yield BreachBanner(id="breach")
         yield DataTable(id="stages", cursor_type="row")
+        yield WindowsPanel(id="windows")
         with Horizontal(id="cut-body"):
             with VerticalScroll(id="detail-box"):
                 yield StepList(id="steps")
@@ -114,6 +118,8 @@ class CutoverScreen(Screen[None]):
         for s in self._stages():
             table.add_row(Text("pending"), Text(s.id, style="bold"), Text(""), Text(""), Text(""), key=s.id)
         self.query_one("#timeline", TimelinePanel).display = False
+        self.query_one("#breach", BreachBanner).display = False
+        self.query_one("#windows", WindowsPanel).display = False
         self.view.changed.subscribe(self, lambda _: self._changed())
         self.set_interval(1.0, self.render_state)  # the "since" column, the monitor window and a soak tick
         self.render_state()
@@ -161,6 +167,8 @@ class CutoverScreen(Screen[None]):
             self._set(table, s.id, "flags", flag_states(session, s))
             self._set(table, s.id, "checks", Text(f"{passing}/{len(checks)}"))
             self._set(table, s.id, "when", Text(self._when(session, s)))
+        self.query_one("#breach", BreachBanner).show(breaches(session))
+        self.query_one("#windows", WindowsPanel).show(view.windows(), session.clock(), view.sampler)
         self._show_detail(stage, verdict)
         self._show_procedure(stage)
         if self.query_one("#timeline", TimelinePanel).display:
@@ -456,6 +464,14 @@ class CutoverScreen(Screen[None]):
         if stage is None or session is None:
             return
         refusal = session.stable_refusal(stage.id)
+        if refusal and session.stable_refusal(stage.id, override=True) is None:
+            # Only its watched windows (or monitor time) hold it back: say which, and offer the override.
+            self.app.push_screen(
+                PromptScreen(f"Mark {stage.id} stable anyway?", f"Not yet: {refusal}.\nOverride it with a reason "
+                             "(logged with what its windows show now), or Esc to wait.",
+                             "a reason (goes in the release log)", submit="Override"),
+                lambda reason: self._override(session, stage, reason) if reason else None)
+            return
         if refusal:  # before asking for the note: the note would be typed for nothing
             self.notify(f"{stage.id} cannot be marked stable: {refusal}", severity="warning", markup=False,
                         timeout=12)
@@ -463,6 +479,10 @@ class CutoverScreen(Screen[None]):
         self.app.push_screen(PromptScreen(f"Mark {stage.id} stable", "What did you watch?", "note"),
                              lambda note: self.post_message(RunCore(lambda: session.mark_stable(stage.id, note),
                                                                     f"{stage.id} marked stable")) if note else None)
+
+    def _override(self, session: ReleaseSession, stage: StageConfig, reason: str) -> None:
+        self.post_message(RunCore(lambda: session.mark_stable(stage.id, reason, override=reason),
+                                  f"{stage.id} marked stable (override: {reason})"))
 
     def action_kill(self) -> None:
         stage, session = self._highlighted(), self.session

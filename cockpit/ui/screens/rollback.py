@@ -81,8 +81,10 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
 
     def __init__(self, session: ReleaseSession, *, stage: str | None = None, force: bool = False,
                  backend_factory: Callable[[], Any] | None = None, flag_backoff: float = 0.5,
-                 tick_seconds: float = 1.0) -> None:
+                 tick_seconds: float = 1.0, reason: str | None = None) -> None:
         super().__init__()
+        self.reason = reason or ""
+        """Why the rollback is opened, when the cockpit knows it (a guardrail's breach): shown and logged."""
         self.session = session
         self.environment, self.actor, self.clock = session.environment, session.actor, session.clock
         self.stage, self.force = stage, force
@@ -133,7 +135,7 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
     def _loaded(self, plan: RollbackPlan) -> None:
         state = self.session.state
         self.runner = RollbackRunner(self.session, plan, backend_factory=self.backend_factory,
-                                     flag_backoff=self.flag_backoff, lock_force=self.force)
+                                     flag_backoff=self.flag_backoff, lock_force=self.force, reason=self.reason)
         for step in plan.steps:
             done = plan.finished_steps.get(step)
             self.status[step] = str(done["outcome"]) if done else "pending"
@@ -153,6 +155,8 @@ class RollbackScreen(WorkerErrors, Screen[str | None]):
             t.append(value + "\n", style=style)
 
         tgt = plan.target
+        if self.reason:
+            row("Reason", printable(self.reason, one_line=True), "bold red")
         row("Deployed", f"{tgt.ref} @ {tgt.short}" if tgt else "unknown")
         if plan.rollback_ref:
             moved = f" → deploying {plan.deploy_ref[:12]}" if plan.deploy_ref != plan.rollback_ref else ""
