@@ -170,6 +170,9 @@ class CutoverActions:
             await self._hold_lock()
             await self.record(kinds.STAGE_STARTED, {"stage": stage_id, "flags": stage.flags,
                                                     "steps": [sid for sid, _ in self.procedure(stage_id)]})
+            if not stage.flags and not any(s.kind == "flags" for s in stage.steps):
+                # nothing flips (a deploy, a soak): the windows open as it starts, the baselines before its steps
+                await self.open_stage_windows(stage_id)
             return Outcome(problems=[])
         # The flag service first: a missing token refuses the stage before anything is recorded.
         backend = self.flag_backend() if stage.flags else None

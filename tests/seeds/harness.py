@@ -39,10 +39,14 @@ Options (make_harness(**options)):
                           {short_sha} {image} {revision}), for `kubectl logs`
     subsystems=SUBSYSTEMS the /health/<name> the shop has besides database, redis and schema
     runtime="kubernetes"  or "compose": the deployments are compose services (`docker compose up`)
+    prometheus=None       the suite's real Prometheus (the seeds' conftest gives it): every runbook installed
+                          gets the vars prometheus_url (its url) and metrics_job (this shop's job there);
+                          scrape_metrics() makes Prometheus scrape the shop's /metrics as that job
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -65,6 +69,7 @@ FAKES = Path(__file__).resolve().parent / "fakes"
 DOUBLES = ("kubectl", "docker")
 REGISTRY = "registry.local"
 SUBSYSTEMS = ("external", "catalog", "availability", "booking", "payments")
+_jobs = itertools.count(1)
 PRODUCTS = [("Sailing boat Lagoon 42", 42000), ("Catamaran Bali 4.6", 61000), ("Motor yacht Azimut 50", 88000)]
 
 
@@ -75,13 +80,15 @@ class Harness:
                  flags: tuple[str, ...] | list[str] = SEED_FLAGS, flags_in: str = "api",
                  services: tuple[str, ...] | list[str] = (), banner: list[str] | None = None,
                  subsystems: tuple[str, ...] | list[str] = SUBSYSTEMS, runtime: str = "kubernetes",
-                 image: str | None = None, runs_latest: bool = False):
+                 image: str | None = None, runs_latest: bool = False, prometheus: Any = None):
         if flags_in not in ("api", "env") or runtime not in ("kubernetes", "compose"):
             raise ValueError("flags_in is 'api' or 'env'; runtime is 'kubernetes' or 'compose'")
         self.root, self.dsn, self.app, self.namespace = Path(root), dsn, app, namespace
         self.image = image or f"{REGISTRY}/{app}"
         self.images = {name: self.image if name == app else f"{REGISTRY}/{name}" for name in [app, *services]}
         self.runs_latest = runs_latest
+        self.prometheus = prometheus
+        self.metrics_job = f"{app}-{os.getpid()}-{next(_jobs)}"
         self.checkout, self.origin, self.shas = scratchrepo.make_repo(self.root, app=app, image=self.image,
                                                                       namespace=namespace)
         self.state_path, self.calls_path = self.root / "shop-state.json", self.root / "calls.jsonl"
@@ -175,7 +182,7 @@ class Harness:
             text, name = path.read_text(encoding="utf-8"), name or path.name
         else:
             text, name = str(source), name or "runbook.toml"
-        text = runbook_copy.point_at(text, self.shop.url, vars=vars, log={"dsn": log_dsn} if log_dsn else None)
+        text = runbook_copy.point_at(text, self.shop.url, vars={**self.metric_vars, **(vars or {})}, log={"dsn": log_dsn} if log_dsn else None)
         target = self.checkout / name
         target.write_text(text, encoding="utf-8")
         with open(self.checkout / ".git" / "info" / "exclude", "a", encoding="utf-8") as f:
@@ -185,6 +192,25 @@ class Harness:
         self.runbook_path = target
         load_runbook(target)  # a runbook the cockpit would refuse fails here, with its line
         return target
+
+    # -- Prometheus ---------------------------------------------------------------------------------
+    @property
+    def metric_vars(self) -> dict[str, str]:
+        """The vars the seed runbooks' [prometheus] and queries read (none without a Prometheus)."""
+        if self.prometheus is None:
+            return {}
+        return {"prometheus_url": self.prometheus.url, "metrics_job": self.metrics_job}
+
+    def scrape_metrics(self, *, traffic: list[str] | tuple[str, ...] = ("/api/products/",), rps: float = 20) -> str:
+        """Users on the shop (`traffic`), and the suite's Prometheus scraping its /metrics as metrics_job;
+        returns once a rate over the requests has a number (two scrapes in)."""
+        if self.prometheus is None:
+            raise RuntimeError("no Prometheus: make the harness with the seeds' make_harness fixture")
+        self.shop.traffic(traffic, rps=rps)
+        job = self.prometheus.scrape(self.shop.url.removeprefix("http://"), job=self.metrics_job)
+        self.prometheus.wait_for(f'sum(rate(http_requests_total{{job="{job}"}}[5m]))',
+                                 lambda r: bool(r) and float(r[0]["value"][1]) > 0)
+        return job
 
     def runbook(self) -> Runbook:
         return load_runbook(self._runbook())

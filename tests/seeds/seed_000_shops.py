@@ -31,6 +31,7 @@ def staging_twin(h: Harness, root: Path, dsn: str) -> Harness:
     twin.root, twin.dsn = root, dsn
     twin.state_path, twin.calls_path, twin.bin = root / "shop-state.json", root / "calls.jsonl", root / "bin"
     twin.calls_path.touch()
+    twin.metrics_job = f"{h.metrics_job}-staging"   # its own series in the suite's Prometheus
     shutil.copyfile(h.state_path, twin.state_path)
     twin._write_bin()
     migrated = twin.run(["bash", "scripts/migrate.sh", "up", "2"])
@@ -45,11 +46,11 @@ def staging_twin(h: Harness, root: Path, dsn: str) -> Harness:
 
 def point_staging_at(h: Harness, twin: Harness, vars: dict[str, str]) -> None:
     """The installed runbook's [environments.staging] at the twin's shop (install_runbook pointed every
-    environment at `h`'s); `{url}` in a var is the twin's url."""
+    environment at `h`'s) and the twin's job in Prometheus; `{url}` in a var is the twin's url."""
     path = h.runbook_path
     assert path is not None, "install_runbook() first"
     text = path.read_text(encoding="utf-8")
-    given = {k: v.replace("{url}", twin.shop.url) for k, v in vars.items()}
+    given = {**twin.metric_vars, **{k: v.replace("{url}", twin.shop.url) for k, v in vars.items()}}
     text = runbook_copy.set_table(text, "environments.staging", {"url": twin.shop.url, "vars": given})
     path.write_text(text, encoding="utf-8")
     h.runbook()  # still a runbook the cockpit accepts

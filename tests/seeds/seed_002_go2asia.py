@@ -5,8 +5,10 @@ What is real and what stands in (see harness.py for the rest):
     schema and the EVENTS_V2_ENABLED env flag), user, atlas, blog and quest roll, auth, blockchain-gateway,
     points and notification have a `-green` slot next to them, and edge is the gateway whose env picks
     the slot; kubectl is the harness's TEST DOUBLE;
-  - Prometheus cannot run here: its instant-query answers are the shop's programmed routes
-    (Shop.prometheus), set to what the test says the metrics are;
+  - the §10 checks read recording rules (monitoring.md) that the suite's Prometheus does not have: their
+    instant-query answers are the shop's programmed routes (Shop.prometheus), set to what the test says the
+    metrics are. The guardrails' PromQL goes to the suite's real Prometheus (prometheus_url), which scrapes the
+    shop's own /metrics when a test watches a window (Harness.scrape_metrics);
   - Netlify cannot run here either: NetlifySite stands in for it — when a branch it builds moves on the
     real git origin, it publishes that commit's build (the shop's programmed /web/ and /web/version.json
     routes). Its rollback is a person's click (the runbook's manual step), which the test performs the same
@@ -51,6 +53,10 @@ TICKS = {
     "frontend-old-api": "PWA e2e run against the previous API: green (CI run 4812)",
 }
 SHORTENED = {'monitor = "30m"': 'monitor = "1s"', 'duration = "30m"': 'duration = "1s"'}
+SAMPLED_EVERY_SECOND = {'interval = "30s"': 'interval = "1s"'}
+"""The guardrails sampled every second instead of every 30 s (a test that watches a window); their 30-minute
+windows, failure limits and thresholds stay as written."""
+OVERRIDE = "the guardrails watch for 30 minutes; this test's soak was a second"
 
 
 def make_go2asia(make_harness: Callable[..., Harness]) -> Harness:
@@ -61,17 +67,17 @@ def make_go2asia(make_harness: Callable[..., Harness]) -> Harness:
     return h
 
 
-def runbook_text(source: str) -> str:
+def runbook_text(source: str, *, sampled_every_second: bool = False) -> str:
     """The seed's runbook with its 30-minute soaks and monitor windows made one second, so that a test
-    runs in seconds; nothing else changes."""
-    for old, new in SHORTENED.items():
-        assert source.count(old) == 2, f"expected the frontend's and the backend's {old}"
+    runs in seconds (and its guardrails sampled every second, when asked); nothing else changes."""
+    for old, new in (SHORTENED | (SAMPLED_EVERY_SECOND if sampled_every_second else {})).items():
+        assert source.count(old) >= 2, f"expected the frontend's and the backend's {old}"
         source = source.replace(old, new)
     return source
 
 
-def install(h: Harness, source: str) -> None:
-    h.install_runbook(runbook_text(source), name="002-zero-downtime.toml",
+def install(h: Harness, source: str, *, sampled_every_second: bool = False) -> None:
+    h.install_runbook(runbook_text(source, sampled_every_second=sampled_every_second), name="002-zero-downtime.toml",
                       vars={"web": "{url}/web", "prometheus": "{url}/prometheus", "namespace": NAMESPACE,
                             "registry": "registry.local"})
 

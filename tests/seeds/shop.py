@@ -24,6 +24,12 @@ Routes (GET and HEAD unless said):
                                flags_in = "env" a PUT answers 409: those flags are the deployment's env
     POST /hooks/NAME          a webhook receiver ([[notify]]): the body is kept in the state's "hooks"
     /_shop/state              the whole state (read-only)
+    /metrics                  Prometheus' text format (prometheus-client, a registry of the shop's own):
+                              every request above counted and timed as http_requests_total{method,
+                              handler, code} and http_request_duration_seconds{handler} (seeds 000..003),
+                              and as seed 004's request_count / request_duration_seconds / errors; the
+                              business counters the seed runbooks query (webhooks, booking confirm errors,
+                              realtime disconnects) move by Shop.count()
     any programmed route      Shop.route(path, body, status); Shop.prometheus(query, value) serves
                                Prometheus's /api/v1/query answer for one query
 """
@@ -45,6 +51,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 import psycopg
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from tests.helpers.tools import redis_server
 from tests.seeds.fakes import shopstate
@@ -54,11 +61,62 @@ COMPOSITE = ("database", "redis", "schema", "external")
 """The checks /health reports."""
 
 
+TRAFFIC_HEADER = "X-Shop-Traffic"
+"""Marks the synthetic users' requests (Shop.traffic): counted in /metrics, not written to the pods' log."""
+
+
+class Metrics:
+    """What /metrics exposes, in a registry of the shop's own (a second shop in the process has its own)."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("http_requests_total", "Requests answered", ["method", "handler", "code"], registry=r)
+        self.duration = Histogram("http_request_duration_seconds", "Time to answer", ["handler"], registry=r)
+        # seed 004's names ("Prometheus метрики (request_count, duration, errors)"), of the same requests
+        self.request_count = Counter("request_count", "Requests answered", ["endpoint", "status"], registry=r)
+        self.request_duration = Histogram("request_duration_seconds", "Time to answer", ["endpoint"], registry=r)
+        self.errors = Counter("errors", "Requests answered with a 5xx", ["endpoint"], registry=r)
+        self.counters = {
+            "webhook_processed": Counter("webhook_processed", "Payment webhooks processed (seed 000)", ["outcome"],
+                                         registry=r),
+            "booking_confirm_errors": Counter("booking_confirm_errors", "Bookings that failed to confirm (seed 000)",
+                                              registry=r),
+            "realtime_disconnects": Counter("realtime_disconnects", "Realtime sockets dropped (seed 003)", registry=r),
+        }
+        self.counters["webhook_processed"].labels("ok")  # both series exist from the start: a rate is 0, not none
+        self.counters["webhook_processed"].labels("failed")
+
+    def observe(self, method: str, path: str, code: int, seconds: float) -> None:
+        handler = handler_of(path)
+        self.requests.labels(method, handler, str(code)).inc()
+        self.duration.labels(handler).observe(seconds)
+        self.request_count.labels(handler, str(code)).inc()
+        self.request_duration.labels(handler).observe(seconds)
+        if code >= 500:
+            self.errors.labels(handler).inc()
+
+
+def handler_of(path: str) -> str:
+    """The route a request went to, with the cardinality of routes (not of ids): /api/orders/17 -> /api/orders/."""
+    parts = [p for p in urlsplit(path).path.split("/") if p]
+    if parts[:1] == ["api"]:
+        return "/" + "/".join(parts[:2]) + "/"
+    return "/" + "/".join(parts[:2])
+
+
 class Shop:
     """The service, its Redis, and handles on its state and database for the tests."""
 
     def __init__(self, state_path: Path, dsn: str):
         self.state_path, self.dsn = Path(state_path), dsn
+        self.metrics = Metrics()
+        self.faults: dict[tuple[str | None, str | None], float] = {}
+        """(flag, version) -> the share of the app's requests answered 500 while that flag is on and that version
+        serves (None: whatever the flags / the version)."""
+        self._owed = 0.0
+        self._fault_lock = threading.Lock()
+        self._traffic: threading.Thread | None = None
+        self._traffic_stop = threading.Event()
         self._sock_dir = Path(tempfile.mkdtemp(prefix="shop-redis-"))  # unix socket paths must stay short
         self.redis_socket = self._sock_dir / "redis.sock"
         self._redis: subprocess.Popen[bytes] | None = None
@@ -73,6 +131,7 @@ class Shop:
         return self
 
     def close(self) -> None:
+        self.stop_traffic()
         self._server.shutdown()
         self._server.server_close()
         self.stop_redis()
@@ -161,6 +220,63 @@ class Shop:
                                           "result": [{"metric": {}, "value": [time.time(), str(value)]}]}})
         self.route(f"{prefix}/-/ready", "Prometheus Server is Ready.")
 
+    # -- users and faults: what the guardrails see -----------------------------------------------
+    def traffic(self, paths: list[str] | tuple[str, ...] = ("/api/products/",), rps: float = 20) -> None:
+        """Synthetic users: GET each of `paths` in turn, `rps` a second, until stop_traffic() or close()."""
+        if self._traffic is not None:
+            return
+        self._traffic_stop.clear()
+
+        def users() -> None:
+            for n in range(10**9):
+                if self._traffic_stop.wait(1 / rps):
+                    return
+                req = urllib.request.Request(self.url + paths[n % len(paths)], headers={TRAFFIC_HEADER: "1"})
+                try:
+                    urllib.request.urlopen(req, timeout=5).read()
+                except (urllib.error.URLError, OSError):
+                    pass  # a 5xx is the point; the shop's metrics counted it
+
+        self._traffic = threading.Thread(target=users, name="shop-users", daemon=True)
+        self._traffic.start()
+
+    def stop_traffic(self) -> None:
+        if self._traffic is not None:
+            self._traffic_stop.set()
+            self._traffic.join(10)
+            self._traffic = None
+
+    def set_fault(self, flag: str | None, error_rate: float, *, version: str | None = None) -> None:
+        """From now on `error_rate` of the app's requests fail with 500 while `flag` is on for the app (its
+        real flag state: the store or the serving pods' env) and `version` serves (its pods' image); None:
+        whatever the flags / the version. A rollback or a flag turned off ends the fault by itself."""
+        with self._fault_lock:
+            self.faults[(flag, version)] = error_rate
+
+    def clear_faults(self) -> None:
+        with self._fault_lock:
+            self.faults.clear()
+
+    def failing(self, state: dict) -> bool:
+        """Whether this request of the app fails: exactly the fault's share, spread evenly (no chance)."""
+        flags = shopstate.effective_flags(state)
+        serving = (state["deployments"][state["app"]].get("serving") or {}).get("version")
+        with self._fault_lock:
+            rate = max([r for (f, v), r in self.faults.items() if (f is None or flags.get(f))
+                        and (v is None or v == serving)], default=0.0)
+            if rate <= 0:
+                return False
+            self._owed += rate
+            if self._owed >= 1:
+                self._owed -= 1
+                return True
+            return False
+
+    def count(self, name: str, n: float = 1, **labels: str) -> None:
+        """Move a business counter of /metrics (Metrics.counters), as the app would when that happens."""
+        c = self.metrics.counters[name]
+        (c.labels(**labels) if labels else c).inc(n)
+
     def log(self, line: str, deployment: str | None = None) -> None:
         """A line in the serving pods' log (what `kubectl logs` shows), as the app would write it."""
         with shopstate.update(self.state_path) as s:
@@ -186,12 +302,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the tests read the state instead
         pass
 
+    def parse_request(self) -> bool:
+        self.started = time.perf_counter()
+        return super().parse_request()
+
     @property
     def shop(self) -> Shop:
         return self.server.shop
 
     def send(self, status: int, body: Any, content_type: str = "application/json") -> None:
         raw = (json.dumps(body) if content_type == "application/json" else str(body)).encode()
+        if urlsplit(self.path).path != "/metrics":
+            self.shop.metrics.observe(self.command, self.path, status, time.perf_counter() - self.started)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
@@ -204,6 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- GET / HEAD ------------------------------------------------------------------------------
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/metrics":
+            return self.send(200, generate_latest(self.shop.metrics.registry).decode(), CONTENT_TYPE_LATEST)
         state = self.shop.state()
         full = unquote_plus(self.path)
         path = urlsplit(self.path).path
@@ -247,8 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
         serving = state["deployments"][state["app"]].get("serving")
         if not serving or serving.get("crash"):
             return self.send(502, {"error": "bad gateway: no pod of the app is ready"})
-        with shopstate.update(self.shop.state_path) as s:
-            shopstate.log(s, s["app"], f"{self.command} {path} 200")
+        failing = self.shop.failing(state)
+        if not self.headers.get(TRAFFIC_HEADER):
+            with shopstate.update(self.shop.state_path) as s:
+                shopstate.log(s, s["app"], f"{self.command} {path} {500 if failing else 200}")
+        if failing:
+            return self.send(500, {"error": "internal server error", "version": serving["version"]})
         self.send(200, {"path": path, "version": serving["version"], "flags": shopstate.effective_flags(state)})
 
     # -- PUT: the flag API -----------------------------------------------------------------------------

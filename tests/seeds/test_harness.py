@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cockpit.core.log.base import LogFilter
 from tests.seeds.harness import ROOT, Harness
@@ -366,3 +368,46 @@ def test_a_stage_started_headless_runs_kubectl_the_version_changes_and_a_rollbac
     assert kinds.index("decision.go") < kinds.index("step.started") < kinds.index("rollback.finished")
     assert harness.runbook().log.path == ".deploy/release-log.sqlite"
     assert (harness.checkout / ".deploy" / "release-log.sqlite").is_file()
+
+
+def metric(h: Harness, name: str, **labels: str) -> float:
+    """A sample of the shop's /metrics (Prometheus' text format, parsed by prometheus-client), 0 when absent."""
+    status, text = h.shop.get("/metrics")
+    assert status == 200
+    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_the_shops_metrics_count_what_it_answered_and_a_fault_follows_its_flag_and_version(
+        make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(app="designia-backend", flags=[FLAG], flags_in="env")
+    h.shop.set_fault(FLAG, 0.5)              # bites only while the flag is on for the serving pods
+    assert [h.shop.get("/api/products/")[0] for _ in range(4)] == [200] * 4
+    ok(h.run(["kubectl", "set", "env", "deploy/designia-backend", f"{FLAG}=true"]))
+    assert [h.shop.get("/api/products/")[0] for _ in range(4)] == [200, 500, 200, 500]   # exactly half, evenly
+    assert metric(h, "http_requests_total", handler="/api/products/", code="200") == 6
+    assert metric(h, "http_requests_total", handler="/api/products/", code="500") == 2
+    assert metric(h, "http_request_duration_seconds_count", handler="/api/products/") == 8
+    assert (metric(h, "request_count_total", endpoint="/api/products/"), metric(h, "errors_total")) == (8, 2)
+    # A fault of one version ends when another version serves (a rollback); business counters move by count().
+    h.shop.clear_faults()
+    h.shop.set_fault(None, 1.0, version="9.9.9")
+    assert h.shop.get("/api/orders/17")[0] == 200
+    assert metric(h, "http_requests_total", handler="/api/orders/", code="200") == 1
+    h.shop.count("booking_confirm_errors")
+    h.shop.count("webhook_processed", 3, outcome="ok")
+    assert metric(h, "booking_confirm_errors_total") == 1 and metric(h, "webhook_processed_total", outcome="ok") == 3
+    assert metric(h, "webhook_processed_total", outcome="failed") == 0
+    # The pods' log holds a person's requests with their status; the synthetic users' are only counted.
+    logs = h.shop.deployment()["log"]
+    assert [line[2] for line in logs if "/api/" in line[2]][-5:] == ["GET /api/products/ 200", "GET /api/products/ 500",
+                                                                    "GET /api/products/ 200", "GET /api/products/ 500",
+                                                                    "GET /api/orders/17 200"]
+    before = metric(h, "http_requests_total", handler="/api/cart/")
+    h.shop.traffic(["/api/cart/"], rps=50)
+    deadline = time.monotonic() + 10
+    while metric(h, "http_requests_total", handler="/api/cart/") < before + 5:
+        assert time.monotonic() < deadline, "the synthetic users sent nothing"
+        time.sleep(0.05)
+    h.shop.stop_traffic()
+    assert not any("/api/cart/" in line[2] for line in h.shop.deployment()["log"])

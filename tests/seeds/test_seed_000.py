@@ -15,7 +15,10 @@ its own, so the test programs what those would answer: the site's catalog pages 
 marketplace's health fields (/health/availability, /booking, /payments); and its flag API answers a PUT once
 the new state is written (seed_000_shops.answer_after_write: as the harness serves it, a read-back right
 after the PUT can see the old value). The runbook's soak times (monitor windows of hours, the canary's 2 h
-wait) are shortened to half a second; everything else runs as written.
+wait) are shortened to half a second; the layers' guardrail windows (24 h to 72 h, sampled by `cockpit watch`,
+which this test does not run) are not: each layer is marked stable with an override and its reason, which the
+log keeps with the windows it cut short. The guardrails' Prometheus is the suite's real one; the shops are not
+scraped here, so each baseline is "no data". Everything else runs as written.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import pytest
 from cockpit.core.log.base import LogFilter
 from cockpit.runbook.step_ids import step_id
 from tests.helpers.pg import create_database, drop_database
+from tests.helpers.prometheus import Prometheus
 from tests.seeds.harness import ROOT, Harness
 from tests.seeds.scratchrepo import git
 from tests.seeds.seed_000_shops import answer_after_write, point_staging_at, staging_twin
@@ -47,6 +51,7 @@ ROLES = ["--release-owner", "Ann", "--rollback-owner", "Bob", "--role", "Admin=D
 # §10: only the admin switches marketplace flags and applies migrations, so the admin, Dana, drives the
 # cutover (the cockpit's lock is held by the person who took GO); Ann and Bob are the owners she records.
 ADMIN = "Dana"
+OVERRIDE = "the layer's guardrail window is hours long; this test's soak is half a second"
 
 NOTES = {
     "layer-0": {"readiness": "catalog and Postgres alerts tested in #oncall; Bob has the rollback"},
@@ -106,7 +111,8 @@ def start(h: Harness, env: str, stage: str, *args: str) -> subprocess.CompletedP
 def run_layer(h: Harness, env: str, stage: str) -> dict:
     report = json.loads(ok(start(h, env, stage, *manual(stage))))
     assert {s["outcome"] for s in report["steps"]} == {"done"}, report
-    ok(h.cockpit("stage", "stable", stage, "--note", f"{stage} quiet through its window", env_name=env, actor=ADMIN))
+    ok(h.cockpit("stage", "stable", stage, "--note", f"{stage} quiet through its window", "--override", OVERRIDE,
+                 env_name=env, actor=ADMIN))
     return report
 
 
@@ -148,12 +154,12 @@ class Cutover:
 
 
 @pytest.fixture(scope="module")
-def cutover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cutover]:
+def cutover(tmp_path_factory: pytest.TempPathFactory, prometheus_server: Prometheus) -> Iterator[Cutover]:
     root = tmp_path_factory.mktemp("seed000")
     dsns = [create_database("shop"), create_database("shop")]
     made: list[Harness] = []
     try:
-        h = Harness(root / "production", dsns[0])
+        h = Harness(root / "production", dsns[0], prometheus=prometheus_server)
         made.append(h)
         media = media_dir(root / "uploads-production")
         h.install_runbook(seed_text(), name="000-marketplace-layers.toml",
@@ -185,7 +191,8 @@ def cutover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cutover]:
         canary = h.shop.flags()
         report = json.loads(ok(start(h, "production", "layer-3", *manual("layer-3", "canary-watch", "expand"))))
         assert [s["step"] for s in report["steps"]] == ["canary-watch", "canary-soak", "expand", "health"]
-        ok(h.cockpit("stage", "stable", "layer-3", "--note", "fees quiet", env_name="production", actor=ADMIN))
+        ok(h.cockpit("stage", "stable", "layer-3", "--note", "fees quiet", "--override", OVERRIDE,
+                     env_name="production", actor=ADMIN))
         run_layer(h, "production", "layer-4")
         ok(h.cockpit("release", "close", "--note", "all five layers stable", env_name="production", actor=ADMIN))
         # A note after the close; the command delivers the team channel's messages due from the log.
@@ -268,6 +275,16 @@ def test_the_layers_pass_staging_then_production_with_their_backups_tags_and_fla
     story = [(e.kind, e.payload.get("stage"), e.payload.get("step"), e.payload.get("outcome"))
              for e in logged() if e.kind.startswith(("stage.", "step."))]
     assert story == expected
+    # Each layer's guardrail windows opened with it (as its flag went on; layer 0's as it started), their baselines
+    # asked of the real Prometheus, and were cut short by the stable's override, which the log keeps with them.
+    opened = [(e.payload["stage"], e.payload["check"], e.payload["baseline"]) for e in logged("guardrail.opened")]
+    assert opened == [(s.id, g.check, None) for s in runbook.stages for g in s.guardrails]
+    assert {e.payload["window_s"] for e in logged("guardrail.opened")} == {24 * 3600, 48 * 3600, 72 * 3600}
+    for e in logged("stage.stable"):
+        override = e.payload["override"]
+        assert override["reason"] == OVERRIDE, e.payload
+        assert sorted(w["check"] for w in override["windows"]) == \
+            sorted(g.check for g in runbook.stage(e.payload["stage"]).guardrails)
     kinds = [e.kind for e in logged()]
     assert kinds.index("signoff.recorded") < kinds.index("decision.go") < kinds.index("stage.started")
     assert kinds[-3:] == ["release.done", "lock.released", "note"]

@@ -6,7 +6,8 @@ the code rollback the runbook declares, one service's flag (partial), every flag
 Real: the cockpit (each command a process of its own), git with its remote, the shops (HTTP on loopback)
 with their PostgreSQL databases and Redis, the repository's own smoke and load test. kubectl and docker are
 TEST DOUBLES (tests/seeds/fakes: no cluster, daemon or registry runs here); they change the shop the way the
-real tools change the real service. The seed's monitor windows and load tests are cut short (seed_001_cutover.SHORTER).
+real tools change the real service. The seed's monitor windows and load tests are cut short (seed_001_cutover.SHORTER);
+its services' guardrail windows (days) are cut short by an override with its reason, which the log keeps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cockpit.core.log.entry import parse_at
 from cockpit.runbook.config import load_runbook
 from cockpit.runbook.step_ids import step_id
 from tests.seeds.harness import Harness
-from tests.seeds.seed_001_cutover import (CART, FLAGS, ORDERS, PRODUCTS, STAGES, Seed001, make_seed_001,
+from tests.seeds.seed_001_cutover import (CART, FLAGS, ORDERS, OVERRIDE, PRODUCTS, STAGES, Seed001, make_seed_001,
                                           migrate_both, ok)
 
 OFF = {f: "false" for f in FLAGS}
@@ -126,6 +127,20 @@ def test_the_rollout_passes_staging_then_production_service_by_service(make_harn
     assert story == [(kinds.DECISION_GO, None), *[(k, s) for s in STAGES for k in
                                                    (kinds.STAGE_STARTED, kinds.STAGE_STABLE)],
                      (kinds.RELEASE_DONE, None)]
+    # Each service's guardrails opened as its flag went on ("Monitor for 24-48 hours", "72 hours minimum"), and
+    # its stable cut them short with the override, the windows it cut kept with the reason.
+    opened = {(e.payload["stage"], e.payload["check"]): (e.payload["window_s"], e.payload["on_breach"])
+              for e in seed.entries(release_id=release_id, kind=kinds.GUARDRAIL_OPENED)}
+    day = 24 * 3600
+    assert opened == {("products", "service-errors"): (day, "kill"), ("products", "products-p95"): (day, "alert"),
+                      ("cart", "service-errors"): (day, "kill"), ("orders", "service-errors"): (3 * day, "kill"),
+                      ("orders", "order-failures"): (3 * day, "kill"),
+                      ("orders", "orders-create-p95"): (3 * day, "alert")}
+    stables = {e.payload["stage"]: e.payload for e in seed.entries(release_id=release_id, kind=kinds.STAGE_STABLE)}
+    for stage in ("products", "cart", "orders"):
+        assert stables[stage]["override"]["reason"] == OVERRIDE
+        assert {w["check"] for w in stables[stage]["override"]["windows"]} == {c for s, c in opened if s == stage}
+    assert "override" not in stables["deploy-code"] and "override" not in stables["validation"]
     # The release-day plan fixed at GO: products ~2 h after GO, cart in week 2, orders in week 3.
     go = seed.entries(release_id=release_id, kind=kinds.DECISION_GO)[-1]
     planned = {(r["stage"], r["step"]): round((parse_at(r["planned"]) - go.at) / timedelta(hours=1))

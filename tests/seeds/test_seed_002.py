@@ -7,8 +7,9 @@ traffic: the rollback is the same in every environment).
 Real: the cockpit (each command its own process), git with its origin, PostgreSQL (the schema moves up and
 down), Redis, the shop's HTTP service. TEST DOUBLES: the harness's kubectl (and docker). Stand-ins for what
 cannot run here, said in seed_002_go2asia.py: Prometheus's answers and Netlify's site are the shop's
-programmed routes. The runbook is config/002-zero-downtime.toml as written, with its 30-minute soaks made
-one second.
+programmed routes; the guardrails ask the suite's real Prometheus, which scrapes the shop's /metrics in the test
+that watches a window with `cockpit watch`. The runbook is config/002-zero-downtime.toml as written, with its
+30-minute soaks made one second; the guardrails' 30-minute windows are cut short by an override with its reason.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cockpit.core.log.base import LogFilter
 from cockpit.runbook.config import load_runbook
 from tests.seeds import seed_002_go2asia as go2asia
 from tests.seeds.harness import ROOT, Harness
-from tests.seeds.seed_002_go2asia import CRITICAL, FLAG, LIVE, PEOPLE, TICKS, UPSTREAMS, NetlifySite
+from tests.seeds.seed_002_go2asia import CRITICAL, FLAG, LIVE, OVERRIDE, PEOPLE, TICKS, UPSTREAMS, NetlifySite
 
 CONFIG = ROOT / "config" / "002-zero-downtime.toml"
 STEPS = {
@@ -57,7 +58,10 @@ def stage(h: Harness, env: str, stage_id: str, *args: str, code: int = 0) -> dic
 
 
 def stable(h: Harness, env: str, stage_id: str, note: str) -> None:
-    ok(h.cockpit("stage", "stable", stage_id, "--note", note, env_name=env))
+    """Marked stable; the backend's and the frontend's guardrail windows (30 minutes) cut short with OVERRIDE."""
+    guarded = bool(h.runbook().stage(stage_id).guardrails)
+    ok(h.cockpit("stage", "stable", stage_id, "--note", note, *(["--override", OVERRIDE] if guarded else []),
+                 env_name=env))
 
 
 def whole_cutover(h: Harness, env: str) -> str:
@@ -140,6 +144,23 @@ def test_seed_002_the_same_sha_through_staging_then_production_with_every_step_l
     assert [(e.kind, e.payload["stage"]) for e in log if e.kind in (kinds.STAGE_STARTED, kinds.STAGE_STABLE)] == \
         [(k, st) for st in STEPS for k in (kinds.STAGE_STARTED, kinds.STAGE_STABLE)]
     assert kinds_seen[-2:] == [kinds.RELEASE_DONE, kinds.LOCK_RELEASED]
+    # §10's guardrails: the backend's opened as it started (before the rolling update), the frontend's as its
+    # features went on; each stage's stable cut its 30-minute windows short with the override and its reason.
+    opened = [(e.payload["stage"], e.payload["check"], e.payload["on_breach"], e.payload["window_s"]) for e in log
+              if e.kind == kinds.GUARDRAIL_OPENED]
+    assert opened == [(st, c, action, 1800) for st, action in (("backend", "alert"), ("frontend", "kill"))
+                      for c in ("guard-5xx", "guard-p95")]
+    assert kinds_seen.index(kinds.GUARDRAIL_OPENED) < next(
+        i for i, e in enumerate(log) if e.kind == kinds.STEP_STARTED and e.payload["step"] == "rolling-update")
+    features_on = next(i for i, e in enumerate(log) if e.kind == kinds.FLAG_FLIPPED)
+    frontend_on = next(i for i, e in enumerate(log) if e.kind == kinds.STEP_STARTED and e.payload["step"] == "features-on")
+    assert [i for i, e in enumerate(log) if e.kind == kinds.GUARDRAIL_OPENED and e.payload["stage"] == "frontend"] \
+        == [i for i in range(frontend_on, features_on) if log[i].kind == kinds.GUARDRAIL_OPENED]
+    assert len([i for i in range(frontend_on, features_on) if log[i].kind == kinds.GUARDRAIL_OPENED]) == 2
+    overrides = {e.payload["stage"]: e.payload.get("override") for e in log if e.kind == kinds.STAGE_STABLE}
+    assert overrides["schema"] is None
+    assert {st: (o["reason"], len(o["windows"])) for st, o in overrides.items() if o} == \
+        {"backend": (OVERRIDE, 2), "frontend": (OVERRIDE, 2)}
     signoff = next(e for e in log if e.kind == kinds.SIGNOFF_RECORDED).payload
     assert signoff["roles"] == PEOPLE
     backfill = next(e for e in log if e.kind == kinds.STEP_FINISHED and e.payload["step"] == "backfill").payload
@@ -252,3 +273,52 @@ def test_seed_002_the_stage_rollbacks_are_the_whole_rollbacks_steps() -> None:
         for s in st.rollback:
             assert s == whole[s.id], (st.id, s.id)
     assert set(whole) == {s for ids in by_stage.values() for s in ids}
+
+
+def test_seed_002_a_5xx_spike_once_the_features_are_on_turns_them_off_by_itself(
+        make_harness: Callable[..., Harness]) -> None:
+    """§10 "Любые всплески → сигнал к немедленному откату", with only `cockpit watch` running: users on Pulse, the
+    suite's real Prometheus scraping its /metrics; once EVENTS_V2_ENABLED is on, 30 % of Pulse's requests fail;
+    the frontend's guard-5xx fails twice in a row and the flag goes off by itself (kubectl set env, as the
+    runbook's flag backend does it). The guardrails are sampled every second here (every 30 s as written)."""
+    h = go2asia.make_go2asia(make_harness)
+    go2asia.install(h, CONFIG.read_text(encoding="utf-8"), sampled_every_second=True)
+    env = "staging"
+    job = h.scrape_metrics(traffic=("/api/v1/events", "/api/v2/events"))
+    h.shop.set_fault(FLAG, 0.3)   # events v2 breaks Pulse once its flag is on, not before
+
+    go2asia.tick(h, env, TICKS)
+    signed_off(h, env)
+    release = stage(h, env, "schema")["release_id"]
+    stable(h, env, "schema", "old code healthy on schema 3")
+    stage(h, env, "backend", "--manual", BACKFILL)
+    stable(h, env, "backend", "quiet")
+    with NetlifySite(h):
+        stage(h, env, "frontend")   # the §10 checks (the stand-in's recording rules) say quiet: only the metrics tell
+    assert h.shop.flags() == {FLAG: True}
+    assert h.prometheus.wait_for(f'sum(rate(http_requests_total{{job="{job}",code="500"}}[2m]))',
+                                 lambda r: bool(r) and float(r[0]["value"][1]) > 0)
+
+    watcher = h.cockpit("watch", env_name=env, actor="Bob", timeout=120)
+    assert watcher.returncode == 0, watcher.stdout + watcher.stderr
+    assert "BREACHED" in watcher.stdout and f"flags off: {FLAG}" in watcher.stdout, watcher.stdout
+
+    # The features are off in the serving pods, by the watcher; the log says why, with the samples.
+    assert h.shop.flags() == {FLAG: False}
+    log = entries(h, release)
+    opened = {e.payload["check"]: e.payload for e in log if e.kind == kinds.GUARDRAIL_OPENED
+              and e.payload["stage"] == "frontend"}
+    assert opened["guard-5xx"]["baseline"] == 0   # before the flip, Pulse's users saw no 5xx
+    breach = next(e for e in log if e.kind == kinds.GUARDRAIL_BREACHED)
+    assert (breach.payload["stage"], breach.payload["check"], breach.payload["action"], breach.payload["failures"]) \
+        == ("frontend", "guard-5xx", "kill", 2)
+    assert [v for v in breach.payload["samples"] if v is not None][-1] > 0.001
+    off = [e for e in log if e.kind == kinds.FLAG_FLIPPED and e.payload["after"] is False]
+    assert [(e.payload["flag"], e.actor.name.startswith("Bob (watch ")) for e in off] == [(FLAG, True)]
+    assert "guardrail guard-5xx breached (automatic)" in off[0].payload["reason"]
+    order = [e.kind for e in log]
+    assert order.index(kinds.GUARDRAIL_BREACHED) < order.index(kinds.STAGE_KILLED) < order.index(kinds.GUARDRAIL_ACTED)
+    assert next(e for e in log if e.kind == kinds.GUARDRAIL_ACTED).payload["flags_off"] == [FLAG]
+    # The rest of the rollback (Netlify, §11.2) stays a person's: the PWA still serves the release.
+    assert h.shop.get("/web/version.json")[1]["sha"] == h.shas["head"]
+    assert json.loads(ok(h.cockpit("log", "verify", "--json")))["ok"]

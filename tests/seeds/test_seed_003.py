@@ -7,7 +7,10 @@ the smoke the rollback itself has just re-run.
 Real: the shop (loopback HTTP, PostgreSQL, Redis), git with its origin, npm, bash, curl, the repo's scripts, the
 cockpit as a process. TEST DOUBLES: kubectl and docker (tests/seeds/fakes), which no cluster or daemon backs here.
 The harness has one shop, so `test` and `prod` are the same service. The runbook's 15-minute watch window is cut
-to 1 s: the only change made to it besides the harness's pointing it at the shop."""
+to 1 s: the only change made to it besides the harness's pointing it at the shop (and, in the test that runs
+`cockpit watch`, the guardrails sampled every second). The rollout's guardrail windows (an hour) are cut short by
+an override with its reason, as a person would; their Prometheus is the suite's real one, which scrapes the shop
+in the test that watches."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import csv
 import hashlib
 import json
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +32,8 @@ from tests.seeds.seed_003_boltorezka import SUMMARY, boltorezka, summary, tick
 
 RUNBOOK = (ROOT / "config" / "003-go-nogo-gate.toml").read_text(encoding="utf-8")
 WATCH = 'duration = "15m"'
+OVERRIDE = "the rollout's guardrails watch for an hour; this test's window was a second"
+GUARDED = ["prod-health", "user-errors", "realtime-disconnects"]
 ROLLOUT = ["deploy", "health", "smoke", "smoke-gate", "watch", "after-watch", "logs-review"]
 COMMS = "Incident Comms Owner=Carol"
 CHANNEL = "boltorezka-team-channel"
@@ -40,9 +47,12 @@ def ok(p: subprocess.CompletedProcess[str]) -> str:
     return p.stdout
 
 
-def install(h: Harness) -> None:
-    assert RUNBOOK.count(WATCH) == 1
-    h.install_runbook(RUNBOOK.replace(WATCH, 'duration = "1s"'), name="003-go-nogo-gate.toml")
+def install(h: Harness, *, sampled_every_second: bool = False) -> None:
+    assert RUNBOOK.count(WATCH) == 1 and RUNBOOK.count('interval = "30s"') == len(GUARDED)
+    text = RUNBOOK.replace(WATCH, 'duration = "1s"')
+    if sampled_every_second:
+        text = text.replace('interval = "30s"', 'interval = "1s"')
+    h.install_runbook(text, name="003-go-nogo-gate.toml")
 
 
 def signoff(h: Harness, env: str, *roles: str) -> subprocess.CompletedProcess[str]:
@@ -94,7 +104,8 @@ def ready(h: Harness, env: str) -> str:
     p = h.cockpit("check", "--json", env_name=env)
     verdict = json.loads(p.stdout)
     assert p.returncode == 1 and verdict["target"] == {"ref": "origin/main", "sha": h.shas["main"], "on_main": True}
-    assert [c["id"] for c in verdict["checks"] if c["status"] != "pass"] == ["rollback-ref"], p.stdout
+    assert [c["id"] for c in verdict["checks"] if c["status"] != "pass" and c["blocking"]] == ["rollback-ref"], p.stdout
+    assert not any(c["blocking"] for c in verdict["checks"] if c["id"] in ("user-errors", "realtime-disconnects"))
     assert verdict["reasons"] == ["MUST 'rollback ref is a previous known-good main SHA, fixed before the rollout' is "
                                   "pending: no rollback ref recorded yet (it is fixed at sign-off)"]
     return verdict["release_id"]
@@ -116,7 +127,8 @@ def through_test(h: Harness) -> str:
     release = ready(h, "test")
     ok(signoff(h, "test", COMMS))
     assert roll_out(h, "test") == [(s, "done") for s in ROLLOUT]
-    ok(h.cockpit("stage", "stable", "rollout", "--note", "test quiet after the window", env_name="test"))
+    ok(h.cockpit("stage", "stable", "rollout", "--note", "test quiet after the window", "--override", OVERRIDE,
+                 env_name="test"))
     ok(h.cockpit("release", "close", "--note", "1.2.0 passed test", env_name="test"))
     return release
 
@@ -159,8 +171,11 @@ def test_seed_003_the_main_sha_through_test_then_prod_behind_the_gate(make_harne
 
     calls = len(h.calls())
     assert roll_out(h, "prod") == [(s, "done") for s in ROLLOUT]
+    p = h.cockpit("stage", "stable", "rollout", "--note", "health, smoke and logs clean after the window",
+                  env_name="prod")
+    assert p.returncode != 0 and "guardrail 'prod-health' is watching" in p.stderr, p.stdout + p.stderr
     ok(h.cockpit("stage", "stable", "rollout", "--note", "health, smoke and logs clean after the window",
-                 env_name="prod"))
+                 "--override", OVERRIDE, env_name="prod"))
     ok(h.cockpit("release", "close", "--note", "1.2.0 in prod", env_name="prod"))
 
     # What the prod rollout did to the shop: its image set to main's (the one service the harness has ran it since
@@ -181,6 +196,15 @@ def test_seed_003_the_main_sha_through_test_then_prod_behind_the_gate(make_harne
     assert finished["smoke-gate"]["checks"] == {c: "pass" for c in ("smoke-sso", "smoke-realtime", "smoke-reconnect",
                                                                      "smoke-web-e2e", "smoke-call-relay")}
     assert finished["logs-review"]["note"] == "no critical errors in the app log since the deploy"
+    # §5.1's triggers: the rollout's guardrails opened as it started (before the deploy), for an hour; the stable
+    # cut them short with the override, which the log keeps with its reason and the windows it cut.
+    opened = entries(h, prod_release, kinds.GUARDRAIL_OPENED)
+    assert [(e.payload["check"], e.payload["window_s"], e.payload["on_breach"]) for e in opened] == \
+        [(c, 3600, "alert") for c in GUARDED]
+    assert opened[-1].seq < next(e.seq for e in entries(h, prod_release, kinds.STEP_STARTED))
+    [marked] = entries(h, prod_release, kinds.STAGE_STABLE)
+    assert marked.payload["override"]["reason"] == OVERRIDE
+    assert [w["check"] for w in marked.payload["override"]["windows"]] == GUARDED
     kinds_in_order = [e.kind for e in entries(h, prod_release)]
     assert kinds_in_order.index(kinds.SIGNOFF_RECORDED) < kinds_in_order.index(kinds.DECISION_GO) \
         < kinds_in_order.index(kinds.STAGE_STARTED) < kinds_in_order.index(kinds.STAGE_STABLE) \
@@ -257,4 +281,68 @@ def test_seed_003_the_declared_rollback_reruns_the_smoke_it_verifies(make_harnes
                  actor="Carol", env_name="prod"))
     told = [k for env, k in channel(h) if env == "prod"]
     assert told[-8:] == [kinds.ROLLBACK_STARTED, *[kinds.ROLLBACK_STEP] * 5, kinds.ROLLBACK_FINISHED, "note"]
+    assert "intact" in ok(h.cockpit("log", "verify"))
+
+
+def test_seed_003_errors_after_the_rollout_alert_the_owners_and_the_rollback_ends_the_watch(
+        make_harness: Callable[..., Harness]) -> None:
+    """§5.1 "критичные user-facing ошибки после rollout" with only `cockpit watch` running: users on the app, the
+    suite's real Prometheus scraping the shop; after the rollout 1.2.0 fails a fifth of their requests. The
+    user-errors guardrail (relative to the share before the deploy) breaches and alerts — §5.3's rollback is
+    "manual, explicit": nothing is rolled back by itself, the team channel hears of it; the Rollback Owner rolls
+    back, which ends the watch. The guardrails are sampled every second here (every 30 s as written)."""
+    h = boltorezka(make_harness)
+    main, known_good = h.shas["main"], h.shas["known_good"]
+    install(h, sampled_every_second=True)
+    job = h.scrape_metrics(traffic=("/api/rooms/", "/api/messages/"))
+    feature_to_test(h)
+    release = ready(h, "test")
+    ok(signoff(h, "test", COMMS))
+    assert roll_out(h, "test") == [(s, "done") for s in ROLLOUT]
+    assert h.shop.version()["sha"] == main
+    h.shop.set_fault(None, 0.2, version="1.2.0")   # what 1.2.0 does under real users, not in the smoke
+    h.prometheus.wait_for(f'sum(rate(http_requests_total{{job="{job}",code="500"}}[5m]))',
+                          lambda r: bool(r) and float(r[0]["value"][1]) > 0)
+
+    watcher = subprocess.Popen([sys.executable, "-m", "cockpit", "watch", "--config", str(h.runbook_path),
+                                "--env", "test", "--as", "Carol"], cwd=h.checkout, env=h.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not entries(h, release, kinds.GUARDRAIL_ACTED):
+            assert watcher.poll() is None and time.monotonic() < deadline, "no alert from the watcher"
+            time.sleep(0.3)
+        # The alert: logged with its samples against the baseline; nothing rolled back by itself.
+        [breach] = entries(h, release, kinds.GUARDRAIL_BREACHED)
+        assert (breach.payload["check"], breach.payload["action"], breach.payload["failures"]) == \
+            ("user-errors", "alert", 3)
+        assert breach.payload["baseline"] == 0 and "above the baseline" in breach.payload["detail"]
+        [acted] = entries(h, release, kinds.GUARDRAIL_ACTED)
+        assert (acted.payload["action"], acted.payload["flags_off"], acted.payload["ok"]) == ("alert", [], True)
+        assert h.shop.version()["sha"] == main
+        deadline = time.monotonic() + 30   # the watcher delivers the team channel's messages after its round
+        while [k for env, k in channel(h) if k.startswith("guardrail.")] != [kinds.GUARDRAIL_BREACHED,
+                                                                              kinds.GUARDRAIL_ACTED]:
+            assert time.monotonic() < deadline, channel(h)
+            time.sleep(0.3)
+        p = h.cockpit("stage", "stable", "rollout", "--note", "quiet?", env_name="test")
+        assert p.returncode != 0 and "override with a reason" in p.stderr, p.stdout + p.stderr
+
+        # The Rollback Owner decides: the declared rollback; the 1.0.0 it returns serves without the errors, and
+        # with the rollback the watching is over: the watcher leaves by itself.
+        p = h.cockpit("rollback", "--yes", "--json", "--manual", "logs-review=errors gone since the rollback",
+                      "--note", "5xx after 1.2.0 (user-errors guardrail)", actor="Bob", env_name="test")
+        assert [s["outcome"] for s in json.loads(ok(p))["steps"]] == ["done"] * 5
+        out, _ = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert watcher.returncode == 0, out
+    assert "user-errors: BREACHED" in out and "alert raised" in out, out
+    assert h.shop.version()["sha"] == known_good
+    log = entries(h, release)
+    order = [e.kind for e in log]
+    assert order.index(kinds.GUARDRAIL_ACTED) < order.index(kinds.ROLLBACK_STARTED)
+    assert kinds.STAGE_KILLED not in order and kinds.WATCH_STOPPED in order
     assert "intact" in ok(h.cockpit("log", "verify"))

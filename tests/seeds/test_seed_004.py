@@ -9,7 +9,9 @@ TEST DOUBLE: docker (and docker compose), the seed harness's fake (harness.py): 
 can run here. Prometheus' answers are values the test sets (seed_004_world.py); there is no Grafana, so
 its SHOULD stays a warning. Besides pointing the runbook at the shops (urls, vars, log), the test shortens
 the 03:00–09:00 soak from six hours to one second and the load test from a minute to one second (the
-runbook's loadtest_seconds var); nothing else of it is changed.
+runbook's loadtest_seconds var); nothing else of it is changed. The monitoring stage's guardrails watch for the
+six hours (`cockpit watch`, not run here; their Prometheus is the suite's real one, the shops unscraped): the
+stage is marked stable with an override and its reason, which the log keeps.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ STEPS = {"backup": ["pg-dump", "backup-kept"],
          "smoke": ["smoke", "staging-e2e", "loadtest", "blockers"],
          "monitoring": ["watch-start", "soak", "watch-end"],
          "announce": ["announcement"]}
+OVERRIDE = "the monitoring guardrails watch until 09:00; this test's soak was a second"
 ANNOUNCED = {"staging": "announcement=told the team in the Telegram group: staging stable, production tonight",
              "production": "announcement=posted in the users' Telegram channel, t.me/giftmarket/812"}
 
@@ -116,7 +119,10 @@ def run_stage(world: Harness, env: str, stage: str, *extra: str) -> dict:
 
 
 def stable(world: Harness, env: str, stage: str, note: str) -> None:
-    ok(world.cockpit("stage", "stable", stage, "--note", note, env_name=env, actor="Ann"))
+    """Marked stable; the monitoring stage (guardrails for six hours) with OVERRIDE."""
+    guarded = stage == "monitoring"
+    ok(world.cockpit("stage", "stable", stage, "--note", note, *(["--override", OVERRIDE] if guarded else []),
+                     env_name=env, actor="Ann"))
 
 
 def cutover(w: Worlds, env: str, stages: list[str]) -> None:
@@ -222,6 +228,15 @@ def test_the_release_day_runs_on_staging_then_production_from_check_to_close(wor
     assert signed[-1]["roles"] == {"Release Owner": "Ann", "Rollback Owner": "Rita", "Backend Lead": "Boris",
                                    "DevOps": "Dana", "QA": "Quinn", "Security": "Sergei"}
     assert "release.done" in [e.kind for e in mine]
+    # "Мониторинг 24/7": the monitoring stage's guardrails opened as it started (it flips no flag), for the six
+    # hours to the announcement; its stable cut them short with the override and its reason.
+    opened = [e for e in mine if e.kind == "guardrail.opened"]
+    assert [(e.payload["stage"], e.payload["check"], e.payload["window_s"], e.payload["on_breach"]) for e in opened] \
+        == [("monitoring", c, 6 * 3600, "alert") for c in ("watch-p95", "watch-errors")]
+    assert opened[-1].seq < next(e.seq for e in mine if e.kind == "step.started" and e.payload["step"] == "watch-start")
+    marked = {e.payload["stage"]: e.payload for e in mine if e.kind == "stage.stable"}
+    assert marked["monitoring"]["override"]["reason"] == OVERRIDE
+    assert all("override" not in p for st, p in marked.items() if st != "monitoring")
 
     # The story's Plan is the seed's timetable — 00:00 backup, 01:00 deploy, 02:00 smoke, 03:00 monitoring,
     # 09:00 announcement — each step against when it ran.
