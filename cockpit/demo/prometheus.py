@@ -78,10 +78,6 @@ class PrometheusServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def config_path(self) -> Path:
-        return self.root / "prometheus.yml"
-
     @classmethod
     def launch(cls, config: dict[str, Any], root: Path, *, binary: str | None = None,
                ready_timeout_s: float = READY_TIMEOUT_S, attempts: int = 3) -> PrometheusServer:
@@ -96,7 +92,7 @@ class PrometheusServer:
             port = _free_port()
             log_path = root / f"prometheus-{attempt}.log"
             argv = [exe, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
+                    f"--web.listen-address=127.0.0.1:{port}",
                     "--storage.tsdb.retention.time=1d", "--log.level=warn"]
             began = time.monotonic()
             with open(log_path, "wb") as out:
@@ -121,18 +117,6 @@ class PrometheusServer:
                 break
         raise PrometheusError(f"prometheus did not become ready within {ready_timeout_s:.0f}s "
                               f"(exit {proc.returncode}); its log ends:\n{last}")
-
-    def reload(self) -> None:
-        """Re-read the configuration file (POST /-/reload)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("POST", "/-/reload")
-            r = conn.getresponse()
-            body = r.read()
-        finally:
-            conn.close()
-        if r.status != 200:
-            raise PrometheusError(f"reload refused ({r.status}): {body[:300]!r}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
