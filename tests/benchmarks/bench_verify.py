@@ -10,6 +10,8 @@ side by side and alternating so machine noise hits both alike, the median wall t
 - for reference, the same pipeline over the hashed columns alone (seq, prev_hash, hash, body).
 The same chain is then written to a SQLite file and verified there, next to `sqlite3 F "<its rows>" |
 sha256sum`. PostgreSQL is COCKPIT_TEST_DSN's server, else a throwaway cluster (tests/helpers/pg.py).
+The cockpit runs as installed (bytecode cached: PYTHONDONTWRITEBYTECODE is dropped for it); `python3 -c pass`
+is timed too, the interpreter's own start on this machine.
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ def wall(argv: list[str], pipe_to: list[str] | None = None) -> float:
     """Seconds from start to the exit of the last process; a failure stops the benchmark."""
     started = time.perf_counter()
     if pipe_to is None:
-        out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env)
         if out.returncode != 0:
             raise SystemExit(f"{argv[:4]} failed ({out.returncode}): {out.stdout}{out.stderr}")
     else:
@@ -156,6 +159,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
+    start = side_by_side({"python": ([sys.executable, "-c", "pass"], None)}, 5)["python"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n in sizes:
@@ -183,7 +187,8 @@ def main() -> None:
                 path.unlink()
     head = (f"{'store':<11}{'entries':>10}{'build s':>9}{'verify s':>10}{'same cols s':>13}{'ratio':>7}"
             f"{'hashed cols s':>15}{'ratio':>7}")
-    print(f"log verify vs reading its columns | sha256sum (median of {args.runs}; cwd {os.getcwd()})")
+    print(f"log verify vs reading its columns | sha256sum (median of {args.runs}; load average "
+          f"{os.getloadavg()[0]:.1f}; python3 -c pass: {start:.3f} s)")
     print(head)
     print("-" * len(head))
     for store, n, load_s, verify_s, copy_s, hashed_s in rows:
