@@ -264,14 +264,21 @@ class AllowedSigners:
 
 
 def _run(argv: list[str], *, stdin: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
+    # No controlling terminal and no askpass: a key with a passphrase fails here, it never prompts over the
+    # cockpit's screen (such a key belongs in ssh-agent).
+    env = {**(os.environ if env is None else env), "SSH_ASKPASS_REQUIRE": "never"}
+    env.pop("SSH_ASKPASS", None)
     try:
-        done = subprocess.run(argv, input=stdin, capture_output=True, timeout=SIGN_TIMEOUT_S, env=env)
+        done = subprocess.run(argv, input=stdin, capture_output=True, timeout=SIGN_TIMEOUT_S, env=env,
+                              start_new_session=True)
     except FileNotFoundError:
         raise SigningError(f"{argv[0]} is not installed (it comes with OpenSSH's client tools)") from None
     except subprocess.TimeoutExpired:
         raise SigningError(f"{argv[0]} did not answer within {SIGN_TIMEOUT_S}s") from None
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        if any("passphrase" in line.lower() for line in said):
+            raise SigningError(f"the key file {argv[-1]} needs a passphrase: add it to ssh-agent (ssh-add) instead")
         raise SigningError(f"{argv[0]} {argv[1]} failed: {said[-1] if said else f'exit {done.returncode}'}")
     return done.stdout
 

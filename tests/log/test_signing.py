@@ -203,3 +203,11 @@ async def test_a_break_glass_flip_is_signed_and_refused_before_flipping_without_
         assert [(f.seq, f.problem) for f in findings] == [(off.seq, "unsigned")]
     finally:
         log.close()
+
+
+def test_a_key_file_with_a_passphrase_never_prompts_it_says_to_use_the_agent(tmp_path: Path) -> None:
+    path = tmp_path / "ann"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "a passphrase", "-f", str(path)], check=True)
+    signer = find_signer(str(path), tmp_path, env={})
+    with pytest.raises(SigningError, match="needs a passphrase: add it to ssh-agent"):
+        signer.sign(b"GO", NAMESPACE)
