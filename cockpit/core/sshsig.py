@@ -1,9 +1,10 @@
-"""SSH signatures in git's scheme (OpenSSH's SSHSIG): made by `ssh-keygen -Y sign`, checked here.
+"""SSH signatures in git's scheme (OpenSSH's SSHSIG), made and checked as `ssh-keygen -Y sign|verify` do.
 
-Signing runs ssh-keygen (argv only, never a shell) so the key stays where it is: a key file, or ssh-agent
-holding the private half. Checking is done in-process with the `cryptography` package: `log verify` checks
-every signed entry, and one ssh-keygen per entry would cost milliseconds each; tests check that ssh-keygen
--Y verify agrees. allowed_signers is git's file: `principals [options] keytype base64-key [comment]`.
+The key stays where it is. A key in ssh-agent signs through the agent's protocol (sshagent.py: a socket
+round trip); a key file is signed with by `ssh-keygen -Y sign` (argv only, never a shell). Checking is
+done in-process with the `cryptography` package: `log verify` checks every signed entry, and one
+ssh-keygen per entry would cost milliseconds each. The tests check that ssh-keygen -Y verify agrees with
+both. allowed_signers is git's file: `principals [options] keytype base64-key [comment]`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import os
 import re
 import struct
 import subprocess
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cockpit.core import sshagent
 
 SIGN_TIMEOUT_S = 30
 _ARMOR = re.compile(r"-----BEGIN SSH SIGNATURE-----(.*?)-----END SSH SIGNATURE-----", re.S)
@@ -317,11 +319,25 @@ class Signer:
         if self.key_file is not None:
             return _run(["ssh-keygen", "-Y", "sign", "-q", "-n", namespace, "-f", str(self.key_file)],
                         stdin=message, env=env).decode("ascii")
-        with tempfile.TemporaryDirectory(prefix="cockpit-sign-") as tmp:
-            pub = Path(tmp) / "key.pub"
-            pub.write_text(self.public_key + "\n", encoding="ascii")
-            return _run(["ssh-keygen", "-Y", "sign", "-q", "-n", namespace, "-f", str(pub)],
-                        stdin=message, env=env).decode("ascii")
+        # The agent signs in-process (its protocol, sshagent.py): what ssh-keygen -Y sign would ask it.
+        blob = public_key_blob(self.public_key)
+        sock = env.get("SSH_AUTH_SOCK", "")
+        try:
+            return armor(blob, namespace, message, lambda data: sshagent.sign(sock, blob, data))
+        except sshagent.AgentError as e:
+            raise SigningError(str(e)) from None
+
+
+def armor(public_blob: bytes, namespace: str, message: bytes, sign_data: Callable[[bytes], bytes]) -> str:
+    """An SSHSIG signature as ssh-keygen -Y sign writes it; `sign_data` returns the key's signature blob."""
+    ns = namespace.encode()
+    signed = b"SSHSIG" + _ssh_string(ns) + _ssh_string(b"") + _ssh_string(b"sha512") + \
+        _ssh_string(hashlib.sha512(message).digest())
+    raw = (b"SSHSIG" + struct.pack(">I", 1) + _ssh_string(public_blob) + _ssh_string(ns) + _ssh_string(b"")
+           + _ssh_string(b"sha512") + _ssh_string(sign_data(signed)))
+    text = base64.b64encode(raw).decode("ascii")
+    lines = "\n".join(text[i:i + 70] for i in range(0, len(text), 70))
+    return f"-----BEGIN SSH SIGNATURE-----\n{lines}\n-----END SSH SIGNATURE-----\n"
 
 
 def find_signer(key: str, base_dir: Path, env: dict[str, str] | None = None) -> Signer:
@@ -362,23 +378,11 @@ def find_signer(key: str, base_dir: Path, env: dict[str, str] | None = None) -> 
 
 
 def _agent_keys(sock: str) -> dict[bytes, str]:
-    """The agent's public keys, blob -> line, in the agent's order."""
-    env = {**os.environ, "SSH_AUTH_SOCK": sock}
+    """The agent's public keys, blob -> line, in the agent's order (security keys left out: not checked here)."""
     try:
-        done = subprocess.run(["ssh-add", "-L"], capture_output=True, timeout=10, env=env)
-    except FileNotFoundError:
-        raise SigningError("ssh-add is not installed (it comes with OpenSSH's client tools)") from None
-    except subprocess.TimeoutExpired:
-        raise SigningError("ssh-agent did not answer within 10s") from None
-    if done.returncode == 1:  # "The agent has no identities."
-        return {}
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip()
-        raise SigningError(f"ssh-agent at SSH_AUTH_SOCK cannot be reached: {said or f'exit {done.returncode}'}")
-    out: dict[bytes, str] = {}
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
-        try:
-            out[public_key_blob(line)] = line.strip()
-        except (SigningError, ValueError):
-            continue
-    return out
+        held = sshagent.keys(sock)
+    except sshagent.AgentError as e:
+        raise SigningError(str(e)) from None
+    lines = {blob: sshagent.public_line(blob, comment) for blob, comment in held}
+    return {blob: line for blob, line in lines.items() if line.split()[0] in _KEY_TYPES and
+            not line.startswith("sk-")}

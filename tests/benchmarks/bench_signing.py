@@ -4,7 +4,8 @@
 
 Per store, p50 / p99 in ms of:
 - an unsigned append of a sign-off-sized entry (the store's append: lock, head, seal, insert, commit);
-- signing alone, with a key file and with ssh-agent (ssh-keygen -Y sign, a process per signature);
+- signing alone, with a key file (ssh-keygen -Y sign, a process per signature) and with ssh-agent (its
+  protocol on its socket, in-process);
 - a signed append (signing + append), and its ratio to the unsigned one;
 and, for `log verify`, the cost of checking one signature in-process (cryptography) next to one
 `ssh-keygen -Y verify` (what checking without it would cost per signed entry).
@@ -54,7 +55,7 @@ def timed(fn, n: int) -> list[float]:  # type: ignore[no-untyped-def]
 
 def row(label: str, samples: list[float], base: list[float] | None = None) -> None:
     ratio = f"{pct(samples, 50) / pct(base, 50):6.1f}x" if base else ""
-    print(f"  {label:<38} p50 {pct(samples, 50):7.2f} ms   p99 {pct(samples, 99):7.2f} ms   {ratio}")
+    print(f"  {label:<44} p50 {pct(samples, 50):7.2f} ms   p99 {pct(samples, 99):7.2f} ms   {ratio}")
 
 
 def stores(tmp: Path):  # type: ignore[no-untyped-def]
@@ -85,7 +86,7 @@ def main() -> None:
             sign_agent = timed(lambda i: sign(decision(i), by_agent), n)
             print(f"signing cost per decision ({n} decisions, ed25519)")
             row("sign, key file (ssh-keygen -Y sign)", sign_file)
-            row("sign, ssh-agent (ssh-keygen -Y sign)", sign_agent)
+            row("sign, ssh-agent (its protocol, in-process)", sign_agent)
             for name, log, drop in stores(tmp):
                 try:
                     plain = timed(lambda i: log.append(replace(decision(i), uid=f"u{i}")), n)

@@ -21,11 +21,17 @@ from tests.log.forgery import ANN, honest_release, stop
 from tests.log.sshkeys import agent, make_key, with_signing
 
 
+@pytest.mark.parametrize("source", ["key file", "ssh-agent"])
 @pytest.mark.parametrize("kind", ["ed25519", "rsa", "ecdsa"])
-def test_the_cockpit_and_ssh_keygen_agree_on_signatures(tmp_path: Path, kind: str) -> None:
+def test_the_cockpit_and_ssh_keygen_agree_on_signatures(tmp_path: Path, kind: str, source: str) -> None:
     key = make_key(tmp_path, f"ann-{kind}", kind)
-    signer = find_signer(str(key.path), tmp_path, env={})
-    armored = signer.sign(b"GO for shop 1a2b3c", NAMESPACE)
+    if source == "key file":  # ssh-keygen -Y sign makes it
+        armored = find_signer(str(key.path), tmp_path, env={}).sign(b"GO for shop 1a2b3c", NAMESPACE)
+    else:  # the agent signs through its protocol, in-process
+        with agent(tmp_path, key) as sock:
+            signer = find_signer("", tmp_path, env={"SSH_AUTH_SOCK": sock})
+            assert signer.key_file is None
+            armored = signer.sign(b"GO for shop 1a2b3c", NAMESPACE)
     allowed = tmp_path / "allowed_signers"
     allowed.write_text(key.allowed("ann@example.com") + "\n")
 
