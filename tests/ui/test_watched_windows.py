@@ -50,7 +50,8 @@ async def until(pilot: Pilot, what: str, cond: Callable[[], bool], rounds: int =
 
 
 async def on_cutover(pilot: Pilot, stage: str = "layer-1") -> CutoverScreen:
-    await until(pilot, "the cutover screen", lambda: isinstance(pilot.app.screen, CutoverScreen))
+    await until(pilot, "the cutover screen", lambda: isinstance(pilot.app.screen, CutoverScreen)
+                and pilot.app.screen.query_one("#stages", DataTable).row_count > 0)
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CutoverScreen)

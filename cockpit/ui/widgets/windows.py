@@ -155,6 +155,8 @@ class WindowsPanel(VerticalScroll):
 
     def show(self, windows: list[WindowState], now: datetime, sampler: str) -> None:
         self.display = bool(windows)
+        if not self.is_attached:  # the app is closing: nothing to mount rows into
+            return
         rows = {r.id: r for r in self.query(WindowRow)}
         wanted = [_row_id(w) for w in windows]
         for rid, row in rows.items():
