@@ -182,7 +182,8 @@ class Harness:
             text, name = path.read_text(encoding="utf-8"), name or path.name
         else:
             text, name = str(source), name or "runbook.toml"
-        text = runbook_copy.point_at(text, self.shop.url, vars={**self.metric_vars, **(vars or {})}, log={"dsn": log_dsn} if log_dsn else None)
+        text = runbook_copy.point_at(text, self.shop.url, vars={**self.metric_vars, **(vars or {})},
+                                     log={"dsn": log_dsn} if log_dsn else None)
         target = self.checkout / name
         target.write_text(text, encoding="utf-8")
         with open(self.checkout / ".git" / "info" / "exclude", "a", encoding="utf-8") as f:

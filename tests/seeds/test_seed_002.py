@@ -153,7 +153,8 @@ def test_seed_002_the_same_sha_through_staging_then_production_with_every_step_l
     assert kinds_seen.index(kinds.GUARDRAIL_OPENED) < next(
         i for i, e in enumerate(log) if e.kind == kinds.STEP_STARTED and e.payload["step"] == "rolling-update")
     features_on = next(i for i, e in enumerate(log) if e.kind == kinds.FLAG_FLIPPED)
-    frontend_on = next(i for i, e in enumerate(log) if e.kind == kinds.STEP_STARTED and e.payload["step"] == "features-on")
+    frontend_on = next(i for i, e in enumerate(log)
+                       if e.kind == kinds.STEP_STARTED and e.payload["step"] == "features-on")
     assert [i for i, e in enumerate(log) if e.kind == kinds.GUARDRAIL_OPENED and e.payload["stage"] == "frontend"] \
         == [i for i in range(frontend_on, features_on) if log[i].kind == kinds.GUARDRAIL_OPENED]
     assert len([i for i in range(frontend_on, features_on) if log[i].kind == kinds.GUARDRAIL_OPENED]) == 2
