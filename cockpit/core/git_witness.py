@@ -38,7 +38,7 @@ def _git_bytes(repo: Path, *args: str, stdin: bytes | None = None, timeout: floa
         env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
     try:
         done = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, timeout=timeout,
-                              env=env)
+                              env=env, start_new_session=True)  # no terminal: nothing can prompt
     except FileNotFoundError:
         raise WitnessError("git is not installed") from None
     except subprocess.TimeoutExpired:
