@@ -42,8 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = lsub.add_parser(
         "verify", help="walk the hash chain; exit 0 intact, 1 tampered, 3 could not verify",
-        description="Walk the hash chain of the release log and print its head as SEQ:HASH. Exit codes: 0 intact; "
-                    "1 tampered (the first entry that does not match is named); 3 could not verify (the store is "
+        description="Walk the hash chain of the release log and print its head as SEQ:HASH; with a [signing] "
+                    "table, check every decision's signature against allowed_signers; with --witnesses (and "
+                    "--expect), check the heads kept outside the store and bound the first changed entry. Exit "
+                    "codes: 0 intact; 1 tampered (the first entry that does not match is named, or the range that "
+                    "holds it), or a signature or witness finding; 3 could not verify (the store is "
                     "unreachable or unreadable: nothing is known about the chain; entries waiting in the local "
                     "spool are counted); 2 bad usage or configuration.")
     add_config(v, env=False, json_out=True)
