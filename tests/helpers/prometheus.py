@@ -13,7 +13,7 @@ session, so give each test its own job name (scrape() makes one when none is giv
 go stale when forget() removes its file or its target stops answering.
 
 Costs measured here: the server is ready 0.11-0.23 s after spawning and stops in ~0.02 s; a new
-target is up 3.7-5.5 s after scrape() writes its file (Prometheus hands service-discovery updates on
+target is up 3.4-5.9 s after scrape() writes its file (Prometheus hands service-discovery updates on
 at most every 5 s; no flag changes that), and a change in the target shows in a rate ~1 s later. Without the binary on PATH the fixture FAILS with how
 to get it: a skip would hide that the guardrails never met a real Prometheus.
 """
