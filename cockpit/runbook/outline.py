@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
 
-KINDS = ("http", "smoke", "git", "command", "file", "manual")
+KINDS = ("http", "smoke", "git", "command", "file", "manual", "prometheus")
 
 
 @dataclass(frozen=True)
