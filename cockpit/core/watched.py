@@ -80,7 +80,10 @@ class WatchedWindows:
         for w in self.windows(stage_id):
             if w.breached_at is not None:
                 return f"guardrail '{w.check}' breached: {w.breach_detail}"
-            if w.is_open:
-                return (f"guardrail '{w.check}' is watching for {humanize(w.left(now) or timedelta(seconds=1))} "
-                        f"more ({w.state}, {w.failures}/{w.failure_limit} failed)")
+            if w.is_open and w.left(now) > timedelta(0):
+                return (f"guardrail '{w.check}' is watching for {humanize(w.left(now))} more "
+                        f"({w.state}, {w.failures}/{w.failure_limit} failed)")
+            if w.is_open:  # over by the clock, but no watcher closed it: nobody saw it pass
+                return (f"guardrail '{w.check}': its window is over but no watcher closed it "
+                        f"({w.sample_count or 'no'} samples seen here): keep a cockpit open or run `cockpit watch`")
         return None
