@@ -69,6 +69,16 @@ def _first_mismatch(middles: list[str], payloads: list[str]) -> int | None:
     return None
 
 
+def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
+    """The hashed text's head before and after the value of `at`."""
+    try:
+        actor = _dumps(_loads(actor_text))
+    except ValueError:  # not JSON: no head matches it
+        actor = ""
+    return (f'{{"actor":{actor},"at":',
+            f',"environment":{_string(environment)},"kind":{_string(kind)},"payload":')
+
+
 def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
                 every: int = 10_000, *, canonical_columns: bool = False) -> VerifyResult:
     """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
@@ -78,7 +88,10 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
     prev_hash = GENESIS
     prev_seq = 0
     sha = hashlib.sha256
-    actors: dict[str, str] = {}   # few distinct actors: canonicalise each spelling once
+    # canonical_fields() spelled out, its fixed parts kept: a log has few distinct actors, environments,
+    # kinds and releases, each spelled once here (the caches are bounded, whatever a log holds).
+    heads: dict[tuple[str, str, str], tuple[str, str]] = {}  # (actor, environment, kind): the head around `at`
+    tails: dict[str, str] = {}  # release_id: the tail up to seq
     pending_seqs: list[int] = []  # entries whose payload column is compared in the next batch
     middles: list[str] = []
     payloads: list[str] = []
@@ -105,16 +118,18 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
                 return failed(expected_seq, expected_seq - 1,
                               f"missing seq {expected_seq} (deleted): the next entry is seq {seq}")
             return failed(seq, expected_seq - 1, f"inserted: seq {seq} is out of sequence after seq {prev_seq}")
-        actor = actors.get(actor_text)
-        if actor is None:
-            try:
-                actor = actors[actor_text] = _dumps(_loads(actor_text))
-            except ValueError:
-                actor = ""
-        # canonical_fields() spelled out: the keys' sorted order is fixed, only the payload needs sorting.
-        head = (f'{{"actor":{actor},"at":{_string(at)},"environment":{_string(environment)},'
-                f'"kind":{_string(kind)},"payload":')
-        tail = f',"release_id":{_string(release_id)},"seq":{seq}}}'
+        around = heads.get((actor_text, environment, kind))
+        if around is None:
+            if len(heads) >= 4096:
+                heads.clear()
+            around = heads[(actor_text, environment, kind)] = _around_at(actor_text, environment, kind)
+        head = around[0] + _string(at) + around[1]
+        before_seq = tails.get(release_id)
+        if before_seq is None:
+            if len(tails) >= 4096:
+                tails.clear()
+            before_seq = tails[release_id] = f',"release_id":{_string(release_id)},"seq":'
+        tail = f"{before_seq}{seq}}}"
         if body is not None:
             intact = sha((row_prev + body).encode("utf-8")).hexdigest() == row_hash
         else:
@@ -133,10 +148,11 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
                           f"(seq {seq} was inserted, or seq {prev_seq} replaced)")
         if body is not None:
             # The hashed text is intact; the columns people and the cockpit query must say the same.
-            if not (len(body) > len(head) + len(tail) and body.startswith(head) and body.endswith(tail)):
+            start, end = len(head), len(body) - len(tail)
+            if end <= start or not body.startswith(head) or not body.endswith(tail):
                 return failed(seq, seq - 1, f"altered: seq {seq}'s columns do not say what its hashed text says")
             pending_seqs.append(seq)
-            middles.append(body[len(head):len(body) - len(tail)])
+            middles.append(body[start:end])
             payloads.append(payload_text)
             if len(middles) >= BATCH:
                 bad_batch = flush()

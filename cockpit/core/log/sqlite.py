@@ -132,7 +132,7 @@ class SqliteLog(SqlStore):
             raise LogUnavailable(f"the release log {self.path} cannot be opened: {e}") from None
         try:
             conn.execute("BEGIN")
-            cur = conn.execute(verify_query(_has_body(conn)))
+            cur = conn.execute(verify_query(self.keeps_body()))
             cur.arraysize = 5000
             yield iter(cur)
         except sqlite3.OperationalError as e:
@@ -146,11 +146,6 @@ def verify_query(has_body: bool = True) -> str:
     entry without its body is rebuilt without re-encoding anything."""
     return (f"SELECT seq, prev_hash, hash, {'body' if has_body else 'NULL'}, at, release_id, environment, kind, "
             "actor, payload FROM log_entries ORDER BY seq")
-
-
-def _has_body(conn: sqlite3.Connection) -> bool:
-    """Migration 4 applied (a read-only open never migrates)."""
-    return any(col[1] == "body" for col in conn.execute("PRAGMA table_info(log_entries)"))
 
 
 def _statements(script: str) -> list[str]:
