@@ -3,7 +3,8 @@
     python tests/benchmarks/bench_log.py [--entries 1000000] [--small 10000]
 
 For each size a fresh database is bulk-loaded with pre-sealed entries (one COPY), then measured:
-- append latency p50 / p99 of real appends (PostgresLog.append: advisory lock, head, seal, insert, commit);
+- append latency p50 / p99 of real appends (PostgresLog.append: one call of log_entries_append; bench_append.py
+  puts them next to a plain INSERT + commit);
 - verify time (PostgresLog.verify) next to plain sha256 over the same bytes (prev_hash || canonical JSON of
   every entry: the physical limit of any verifier), and their ratio;
 - one page of 100 by keyset at the start, middle and end of the log, unfiltered and filtered.
@@ -27,6 +28,7 @@ from cockpit.core.log.base import LogFilter  # noqa: E402
 from cockpit.core.log.chain import canonical_fields  # noqa: E402
 from cockpit.core.log.entry import GENESIS, Actor, NewEntry, format_at  # noqa: E402
 from cockpit.core.log.postgres import PostgresLog  # noqa: E402
+from cockpit.core.log.sqlstore import COLUMNS  # noqa: E402
 from tests.helpers.pg import create_database, drop_database  # noqa: E402
 
 KINDS = ["session.opened", "evidence.taken", "item.ticked", "signoff.recorded", "decision.go", "flag.flipped",
@@ -58,7 +60,8 @@ def generate(n: int, t0: datetime):
         p = payload(seq, kind)
         hashed = prev.encode("ascii") + canonical_fields(seq, at, release, env, actor, kind, p)
         h = sha(hashed).hexdigest()
-        yield (seq, at, release, env, json.dumps(actor), kind, json.dumps(p), prev, h, f"bulk-{seq}"), hashed
+        yield (seq, at, release, env, json.dumps(actor), kind, json.dumps(p), prev, h, f"bulk-{seq}",
+               hashed[64:].decode("utf-8")), hashed
         prev = h
 
 
@@ -68,8 +71,7 @@ def load(dsn: str, n: int) -> tuple[float, list[bytes]]:
     hashed_bytes: list[bytes] = []
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy("COPY log_entries (seq, at, release_id, environment, actor, kind, payload, prev_hash, hash, "
-                      "entry_uid) FROM STDIN") as copy:
+        with cur.copy(f"COPY log_entries ({COLUMNS}) FROM STDIN") as copy:
             for row, hashed in generate(n, datetime(2025, 1, 1, tzinfo=UTC)):
                 copy.write_row(row)
                 hashed_bytes.append(hashed)

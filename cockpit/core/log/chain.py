@@ -133,7 +133,8 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
         if body is not None:
             intact = sha((row_prev + body).encode("utf-8")).hexdigest() == row_hash
         else:
-            intact = canonical_columns and sha((row_prev + head + payload_text + tail).encode("utf-8")).hexdigest() == row_hash
+            as_stored = row_prev + head + payload_text + tail
+            intact = canonical_columns and sha(as_stored.encode("utf-8")).hexdigest() == row_hash
             if not intact:
                 try:
                     rebuilt = head + _dumps(_loads(payload_text)) + tail
