@@ -50,8 +50,11 @@ async def until(pilot: Pilot, what: str, cond: Callable[[], bool], rounds: int =
 
 
 async def on_cutover(pilot: Pilot, stage: str = "layer-1") -> CutoverScreen:
-    await until(pilot, "the cutover screen", lambda: isinstance(pilot.app.screen, CutoverScreen)
-                and pilot.app.screen.query_one("#stages", DataTable).row_count > 0)
+    def drawn() -> bool:  # turned to the cutover, its stages drawn (later on a loaded machine)
+        screen = pilot.app.screen
+        return isinstance(screen, CutoverScreen) and any(t.row_count for t in screen.query("#stages").results(DataTable))
+
+    await until(pilot, "the cutover screen", drawn)
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CutoverScreen)
@@ -84,9 +87,8 @@ async def test_a_window_shows_its_state_time_left_and_samples_as_another_watcher
         other = await ReleaseSession.attach(rel.runbook, rel.log, "production", OPS_WATCH, release_id=rel.release_id)
         worse = [*SAMPLES, 0.081]
         await other.record(kinds.GUARDRAIL_CHANGED, changed(worse, "failing", 1, "0.081 (≥ 0.05)"))
-        await until(pilot, "the failing sample", lambda: "failing  1/3 failed" in row_text(screen))
-        assert "last 0.081" in row_text(screen)
-        assert list(spark.data or []) == spark_data(worse)
+        await until(pilot, "the failing sample drawn", lambda: list(spark.data or []) == spark_data(worse))
+        assert "failing  1/3 failed" in row_text(screen) and "last 0.081" in row_text(screen)
         assert screen.query_one(WindowRow).has_class("-failing")
         assert not screen.query_one(BreachBanner).display  # failing is not breached
     rel.log.close()
