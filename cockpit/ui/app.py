@@ -246,10 +246,11 @@ class CockpitApp(LiveRelease, WorkerErrors, App[None]):
             else held.holder.name
 
     async def _stop_watching(self) -> None:
-        """Give the watch lease back on the way out, so another watcher takes over at once."""
-        self.workers.cancel_group(self, "watch")
+        """Give the watch lease back on the way out, so another watcher takes over at once (a write the
+        loop had under way is then refused by the lease's guard, never made without it)."""
         if self._watcher is not None:
             await self._watcher.give_back()
+        self.workers.cancel_group(self, "watch")
 
     # -- what other terminals do (cockpit.ui.live) ----------------------------------------------
     def live_session(self) -> ReleaseSession | None:

@@ -192,6 +192,23 @@ async def test_the_watcher_stops_when_no_window_is_open_and_starts_again_when_on
     rel.log.close()
 
 
+async def test_quitting_gives_the_watch_lease_back(tmp_path: Path) -> None:
+    rel = window_release(tmp_path, "kill", other_watcher=False)
+    app = app_on(rel, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await on_cutover(pilot)
+        await until(pilot, "this cockpit sampling", lambda: app.view.sampler == HERE)
+        await until(pilot, "the row saying so", lambda: f"sampled by {HERE}" in row_text(screen))
+        await pilot.press("q")
+        await pilot.pause()
+    watch = [(e.kind, e.actor.name) for e in rel.log.entries(LogFilter(release_id=rel.release_id))
+             if e.kind.startswith("watch.")]
+    assert [k for k, _ in watch] == [kinds.WATCH_STARTED, kinds.WATCH_STOPPED], watch
+    assert all(name.startswith("Ann Release (watch ") for _, name in watch)
+    assert rel.log.lock_row("production@watch") is None  # free for the next watcher at once
+    rel.log.close()
+
+
 async def test_the_cockpits_own_watcher_turns_the_flag_off_on_a_breach_against_real_prometheus(
         demo: Demo, prometheus_server) -> None:  # noqa: F811
     job = prometheus_server.scrape(f"127.0.0.1:{demo.target.port}")
