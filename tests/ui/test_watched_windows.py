@@ -131,6 +131,28 @@ async def test_a_breach_shows_the_banner_and_the_rollback_opens_with_it_as_its_r
     app.session.log.close()
 
 
+async def test_a_kill_whose_flag_stayed_on_offers_the_rollback_too(tmp_path: Path) -> None:
+    rel = window_release(tmp_path, "kill")
+    rel.add(kinds.GUARDRAIL_BREACHED, {"stage": "layer-1", "check": CHECK, "action": "kill", "failures": 3,
+                                       "detail": "3 of 3 samples failed in a row: 0.2 (≥ 0.05)", "samples": [0.2]},
+            minutes_ago=1, actor=OPS_WATCH)
+    problem = "MARKETPLACE_AVAILABILITY_ENABLED: HTTP 503 from the flag service"
+    rel.add(kinds.GUARDRAIL_ACTED, {"stage": "layer-1", "check": CHECK, "action": "kill", "ok": False,
+                                    "flags_off": ["MARKETPLACE_AVAILABILITY_ENABLED"], "problems": [problem]},
+            minutes_ago=1, actor=OPS_WATCH)
+    app = app_on(rel)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await on_cutover(pilot)
+        said = screen.query_one("#breach", BreachBanner).render().plain
+        assert "its flags did NOT all go off (MARKETPLACE_AVAILABILITY_ENABLED still on)" in said, said
+        assert "ctrl+r" in said
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, RollbackScreen)
+        assert app.screen.reason == f"guardrail {CHECK} on layer-1 breached: 3 of 3 samples failed in a row: 0.2 (≥ 0.05)"
+    rel.log.close()
+
+
 async def test_marking_stable_while_the_window_runs_asks_for_an_override_reason_and_logs_it(tmp_path: Path) -> None:
     rel = window_release(tmp_path, "kill")
     app = app_on(rel)
