@@ -9,9 +9,8 @@ lock row read in between, take the shared path. The schema comes from migrations
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -201,55 +200,17 @@ class PostgresLog(SqlStore):
 
     @contextmanager
     def _verify_rows(self) -> Iterator[Iterator[StoredRow]]:
-        # Its own connection (appends in other threads go on) and one query read by a server-side cursor:
-        # one snapshot, rows parsed in C a batch at a time (COPY hands Python a row per call, which cost
-        # more than checking it), the next batch fetched while this one is checked.
+        # Its own connection (appends in other threads go on) and one COPY: a consistent snapshot
+        # streamed at wire speed, at and JSON already as text. (A server-side cursor read a batch ahead
+        # by a thread measured no faster.)
         import psycopg
 
         conn = self._connect()
         try:
-            with conn.transaction(), conn.cursor(name="cockpit_verify") as cur:
-                cur.execute(verify_query(self.keeps_body()))
-                rows = _prefetched(cur)
-                try:
-                    yield rows
-                finally:
-                    rows.close()  # its fetching thread stops before the cursor and the connection go
+            with conn.cursor() as cur, cur.copy(f"COPY ({verify_query(self.keeps_body())}) TO STDOUT") as copy:
+                copy.set_types(["int8"] + ["text"] * 9)
+                yield copy.rows()  # type: ignore[misc]
         except (psycopg.OperationalError, psycopg.InterfaceError) as e:
             raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
         finally:
             conn.close()
-
-
-def _prefetched(cur: Any, size: int = 2000) -> Generator[StoredRow, None, None]:
-    """The cursor's rows, fetched `size` at a time by a thread one batch ahead of the reader."""
-    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            while not stop.is_set():
-                batch = cur.fetchmany(size)
-                batches.put(batch)
-                if not batch:
-                    return
-        except BaseException as e:  # handed to the reader, raised there
-            batches.put(e)
-
-    fetcher = threading.Thread(target=fetch, name="verify-fetch", daemon=True)
-    fetcher.start()
-    try:
-        while True:
-            batch = batches.get()
-            if isinstance(batch, BaseException):
-                raise batch
-            if not batch:
-                return
-            yield from batch
-    finally:
-        stop.set()
-        while fetcher.is_alive():  # a fetch under way finishes; the thread sees stop and ends
-            try:
-                batches.get(timeout=0.05)
-            except queue.Empty:
-                pass
