@@ -205,22 +205,22 @@ def _value(v: Any) -> str:
 
 
 def _g_opened(who: str, p: dict[str, Any], e: Entry) -> str:
-    return (f"{_rail(p)} watches for {_lease(p.get('window_s'))}, every {_lease(p.get('interval_s'))}: "
+    return (f"{who} opened {_rail(p)} for {_lease(p.get('window_s'))}, every {_lease(p.get('interval_s'))}: "
             f"{said(p.get('limits', ''))}; baseline {_value(p.get('baseline'))}")
 
 
 def _g_changed(who: str, p: dict[str, Any], e: Entry) -> str:
-    return (f"{_rail(p)} is {said(p.get('state', '?'))} ({said(p.get('failures', 0))} failed): "
+    return (f"{who} saw {_rail(p)} {said(p.get('state', '?'))} ({said(p.get('failures', 0))} failed): "
             f"{said(p.get('detail', ''))}")
 
 
 def _g_summary(who: str, p: dict[str, Any], e: Entry) -> str:
-    return (f"{_rail(p)}: {said(p.get('count', 0))} samples in the last hour, {said(p.get('failures', 0))} failed, "
+    return (f"{who} summed up {_rail(p)}: {said(p.get('count', 0))} samples in the last hour, {said(p.get('failures', 0))} failed, "
             f"{_value(p.get('min'))}–{_value(p.get('max'))}, last {_value(p.get('last'))}")
 
 
 def _g_breached(who: str, p: dict[str, Any], e: Entry) -> str:
-    return f"{_rail(p)} BREACHED ({said(p.get('action', '?'))}): {said(p.get('detail', ''))}"
+    return f"{who} saw {_rail(p)} BREACHED ({said(p.get('action', '?'))}): {said(p.get('detail', ''))}"
 
 
 def _g_acted(who: str, p: dict[str, Any], e: Entry) -> str:
@@ -231,7 +231,7 @@ def _g_acted(who: str, p: dict[str, Any], e: Entry) -> str:
 
 
 def _g_closed(who: str, p: dict[str, Any], e: Entry) -> str:
-    return f"{_rail(p)} window over: {said(p.get('outcome', '?'))}"
+    return f"{who} closed the window of {_rail(p)}: {said(p.get('outcome', '?'))}"
 
 
 def _watch_started(who: str, p: dict[str, Any], e: Entry) -> str:
