@@ -137,3 +137,16 @@ def test_an_edit_deep_in_a_batch_of_payloads_is_named_exactly(stores: Stores) ->
                    1734))
     r = log.verify()
     assert not r.ok and r.first_bad_seq == 1734 and r.checked == 1733 and "payload column" in r.reason
+
+
+def test_awkward_text_in_every_column_verifies_and_an_edit_to_it_is_named(stores: Stores) -> None:
+    log = stores.open()
+    odd = 'tab\there, new\nline, back\\slash \\N, "quoted", ü \u2028 \x01'
+    for i in range(3):
+        log.append(new(kind=f"note.{odd}", release=f"shop {odd}", env=f"prod {odd}", text=odd, i=i,
+                       nested={odd: [odd, 1.5, None, True]}))
+    assert log.verify().ok
+    stores.tamper("UPDATE log_entries SET payload = %s WHERE seq = 2",
+                  (json.dumps({"text": odd, "i": 1, "nested": {odd: [odd, 1.5, None, False]}}),))
+    r = log.verify()
+    assert not r.ok and r.first_bad_seq == 2 and "payload column" in r.reason

