@@ -59,7 +59,10 @@ def test_rendered_runbook_loads_and_points_at_the_target(scratch: Scratch, targe
     assert rb.repo_path.resolve() == scratch.checkout.resolve()
     assert rb.resolve_path(rb.log.path or "") == scratch.log_path
     kinds = {c.kind for c in rb.checks}
-    assert kinds == {"http", "smoke", "git", "command", "file", "manual"}
+    assert kinds == {"http", "smoke", "git", "command", "file", "manual", "prometheus"}
+    # no Prometheus given: the target's stand-in for one (cockpit/demo/promstandin.py)
+    assert rb.prometheus is not None and rb.prometheus.url == target.url + "/_demo/prometheus"
+    assert [g.check for s in rb.stages for g in s.guardrails] == ["error-rate"]
     assert rb.flags is not None and rb.flags.backend == "http" and rb.flags.token_secret == "demo-flags"
     assert [s.id for s in rb.stages] == ["layer-0", "layer-1", "layer-2"]
     assert rb.rollback.deploy and "{ref}" in rb.rollback.deploy
