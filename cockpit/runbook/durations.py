@@ -76,3 +76,17 @@ def humanize(td: timedelta) -> str:
         return f"{s // 3600}h {s % 3600 // 60}m"
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
+
+
+def countdown(left: timedelta) -> str:
+    """Time left, read at a glance: 42s, 4m 12s, 25m, 2h 05m, 2d 03h (the seconds while they matter)."""
+    s = max(0, int(left.total_seconds()))
+    if s < 60:
+        return f"{s}s"
+    if s < 600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"

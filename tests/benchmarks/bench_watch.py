@@ -75,16 +75,21 @@ async def to_layer_1(runbook, log, clock=utcnow) -> ReleaseSession:  # type: ign
     return s
 
 
+def scraped_release(where: Path, target: DemoTarget, prom, rail: str, clock=utcnow):  # type: ignore[no-untyped-def]
+    """The demo release at layer-1, guarded by `rail`, its target scraped by `prom` (data there already)."""
+    os.environ["COCKPIT_SECRET_DEMO_FLAGS"] = target.token
+    scratch = make_scratch(where, target)
+    job = prom.scrape(f"127.0.0.1:{target.port}")
+    prom.wait_for(f'sum(rate(http_requests_total{{job="{job}"}}[3s]))', lambda r: bool(r) and float(r[0]["value"][1]) > 0)
+    runbook = guard_layer_1(Demo(target, scratch, None), prom.url, job, rail=rail)  # type: ignore[arg-type]
+    log = open_log(runbook)
+    return scratch, job, log, asyncio.run(to_layer_1(runbook, log, clock=clock))
+
+
 def breach_latency(tmp: Path, prom, trials: int, interval: float) -> None:  # type: ignore[no-untyped-def]
     with DemoTarget() as target:
-        os.environ["COCKPIT_SECRET_DEMO_FLAGS"] = target.token
-        scratch = make_scratch(tmp / "latency", target)
-        job = prom.scrape(f"127.0.0.1:{target.port}")
-        prom.wait_for(f'sum(rate(http_requests_total{{job="{job}"}}[3s]))', lambda r: bool(r) and float(r[0]["value"][1]) > 0)
         rail = f'interval = "{interval:g}s"\nwindow = "1h"\nfailure_limit = 1\non_breach = "kill"\n'
-        runbook = guard_layer_1(Demo(target, scratch, None), prom.url, job, rail=rail)  # type: ignore[arg-type]
-        log = open_log(runbook)
-        session = asyncio.run(to_layer_1(runbook, log))
+        scratch, job, log, session = scraped_release(tmp / "latency", target, prom, rail)
         q = query_of(job)
         client = httpx.Client(timeout=5)
         # The round trip a breach costs on top of the wait for the next sample: one query, one flag PUT.
@@ -135,15 +140,9 @@ def breach_latency(tmp: Path, prom, trials: int, interval: float) -> None:  # ty
 
 def long_window(tmp: Path, prom, hours: int) -> None:  # type: ignore[no-untyped-def]
     with DemoTarget() as target:
-        os.environ["COCKPIT_SECRET_DEMO_FLAGS"] = target.token
-        scratch = make_scratch(tmp / "long", target)
-        job = prom.scrape(f"127.0.0.1:{target.port}")
-        prom.wait_for(f'sum(rate(http_requests_total{{job="{job}"}}[3s]))', lambda r: bool(r) and float(r[0]["value"][1]) > 0)
         rail = f'interval = "30s"\nwindow = "{hours}h"\nfailure_limit = 20\nconsecutive = true\non_breach = "alert"\n'
-        runbook = guard_layer_1(Demo(target, scratch, None), prom.url, job, rail=rail)  # type: ignore[arg-type]
-        log = open_log(runbook)
         fake = [utcnow()]
-        session = asyncio.run(to_layer_1(runbook, log, clock=lambda: fake[0]))
+        _, _, log, session = scraped_release(tmp / "long", target, prom, rail, clock=lambda: fake[0])
         start = fake[0]
         before = len(list(log.entries(LogFilter(release_id=session.release_id))))
         marks: dict[int, float] = {}

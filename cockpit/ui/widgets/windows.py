@@ -11,7 +11,7 @@ log keeps).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from cockpit.core.checks.compare import show_number
+from cockpit.runbook.durations import countdown
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:
@@ -34,20 +35,6 @@ NOBODY = "nobody — start `cockpit watch`"
 STATE_STYLE = {"passing": "bold green", "failing": "bold red", "inconclusive": "bold yellow", "pending": "dim"}
 CLOSED_TEXT = {"clean": ("passed clean", "bold green"), "stopped": ("stopped", "dim"),
                "overridden": ("overridden", "bold yellow"), "breached": ("breached", "bold white on red")}
-
-
-def left_text(left: timedelta) -> str:
-    """A countdown people read at a glance: 42s, 4m 12s, 25m, 2h 05m, 2d 03h (seconds while they matter)."""
-    s = int(left.total_seconds())
-    if s < 60:
-        return f"{s}s"
-    if s < 600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
 
 
 def _n(v: float | None) -> str:
@@ -80,7 +67,7 @@ def window_lines(w: WindowState, now: datetime, sampler: str) -> Text:
     else:
         t.append(w.state, style=STATE_STYLE.get(w.state, ""))
         t.append(f"  {w.failures}/{w.failure_limit} failed  ")
-        t.append(f"{left_text(w.left(now))} left", style="bold")
+        t.append(f"{countdown(w.left(now))} left", style="bold")
         who, style = f"sampled by {printable(sampler or NOBODY, one_line=True)}", "dim" if sampler else "yellow"
     t.append("\nlast ")
     t.append(_n(w.last_value), style="bold")
