@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from tests.helpers import pg, tools
-from tests.helpers.cluster import Cluster
+from tests.helpers.cluster import Cluster, reap_orphans
 
 ROOT = Path(__file__).resolve().parents[1]
 NOWHERE = "postgresql://postgres:s3cret-pw@127.0.0.1:1/nowhere"
@@ -162,3 +162,18 @@ def test_with_node_from_the_wheel_npm_runs_by_name(monkeypatch, tmp_path) -> Non
     node = subprocess.run(["node", "--version"], capture_output=True, text=True)
     assert node.stdout.strip() == subprocess.run([str(tools.node_bin().dir / "node"), "--version"],
                                                  capture_output=True, text=True).stdout.strip()
+
+
+def test_a_cluster_whose_test_process_died_is_reaped_and_a_living_ones_is_not() -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan, kept = Cluster().init(), Cluster().init()
+    try:
+        (orphan.root / "owner").write_text(dead.stdout.strip())  # as if its pytest had been killed
+        reaped = reap_orphans()
+        assert orphan.root in reaped and kept.root not in reaped
+        assert _down(orphan.port) and not orphan.root.exists()
+        with psycopg.connect(kept.dsn(), connect_timeout=5) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        orphan.remove()
+        kept.remove()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.helpers.procs import alive
 from tests.helpers.tools import Bin, postgres_bin
 
 
@@ -93,6 +94,8 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def init(self) -> Cluster:
+        (self.root / "owner").write_text(str(os.getpid()))  # for reap_orphans, with the binaries that stop it
+        (self.root / "bindir").write_text(str(self.bindir))
         if self.user:
             shutil.chown(self.root, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
@@ -127,3 +130,27 @@ class Cluster:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the throwaway cluster on port {self.port} did not stop")
+
+
+def reap_orphans() -> list[Path]:
+    """Stop and delete the clusters whose test process died without stopping them (killed by a timeout:
+    pg_ctl's server outlives it). A cluster whose owner still runs is left alone."""
+    reaped = []
+    for owner in Path(tempfile.gettempdir()).glob("cockpit-pg-*/owner"):
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if alive(pid):
+            continue
+        c = Cluster.__new__(Cluster)
+        c.root, c.data, c.user = owner.parent, owner.parent / "data", _owner_of(owner.parent)
+        recorded = Path((owner.parent / "bindir").read_text()) if (owner.parent / "bindir").exists() else None
+        c.bindir = recorded if recorded and (recorded / "pg_ctl").exists() else bindir()
+        c.remove()
+        reaped.append(owner.parent)
+    return reaped
+
+
+def _owner_of(folder: Path) -> str | None:
+    return folder.owner() if os.geteuid() == 0 and folder.owner() != "root" else None

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from tests.helpers.cluster import Cluster
+from tests.helpers.cluster import Cluster, reap_orphans
 
 DSN_VARS = ("COCKPIT_TEST_DSN", "COCKPIT_TEST_PG")  # the second is the old name, still honoured
 
@@ -86,6 +86,7 @@ def server() -> Server:
             else:
                 if named() is not None:
                     print(f"tests: {why}: starting a PostgreSQL cluster of the suite's own", file=sys.stderr)
+                reap_orphans()
                 c = Cluster()
                 try:
                     c.init()
