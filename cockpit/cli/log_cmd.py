@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, deliver_notifications, environment, load,
-                                opened_log, print_json)
+                                load_as_validated_before, opened_log, print_json)
 from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable
 from cockpit.core.log.entry import Entry, current_actor, format_at
 from cockpit.core.log.witness import Witness, parse_witness
@@ -168,7 +168,7 @@ def _verify(args: argparse.Namespace) -> int:
     outside the store (cockpit/core/log/audit.py puts them together)."""
     from cockpit.core.log.audit import audit  # startup: only verify loads the auditor
 
-    runbook = load(args)
+    runbook = load_as_validated_before(args)  # no pydantic when the runbook was validated before
     try:
         expected = [Witness(seq, hash_, "--expect") for seq, hash_ in (parse_witness(w) for w in args.expect)]
     except ValueError as e:

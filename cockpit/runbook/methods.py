@@ -53,3 +53,13 @@ class CheckMethods:
     @property
     def label(self) -> str:
         return self.title or self.id
+
+
+class SigningMethods:
+    """[signing]'s answers (runbook/signing.py), for the model and its cached copy alike."""
+
+    def allowed_signers_path(self, base_dir: Path) -> Path:
+        return (base_dir / Path(self.allowed_signers).expanduser()).resolve()
+
+    def requires(self, environment: str) -> bool:
+        return environment in self.required

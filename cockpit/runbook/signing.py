@@ -10,12 +10,13 @@ Without a [signing] table nothing is signed (there would be no trusted keys to c
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from cockpit.runbook.methods import SigningMethods
 
-class SigningConfig(BaseModel):
+
+class SigningConfig(SigningMethods, BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     allowed_signers: str
@@ -28,9 +29,3 @@ class SigningConfig(BaseModel):
     required: list[str] = []
     """Environments where sign-offs, GO / NO-GO, forced unlocks and break-glass flips must be signed, e.g.
     ["production"]: without a key they are refused, and `log verify` names any such entry left unsigned."""
-
-    def allowed_signers_path(self, base_dir: Path) -> Path:
-        return (base_dir / Path(self.allowed_signers).expanduser()).resolve()
-
-    def requires(self, environment: str) -> bool:
-        return environment in self.required

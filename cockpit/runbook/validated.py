@@ -9,7 +9,8 @@ all three are unchanged, else None, and the caller validates. A runbook that fai
 written, so it is refused with its key and line every time: the cache only repeats `parse_runbook`'s
 verdicts.
 
-The copy is for the flag commands (the incident path); every other command acts on the model.
+The copy is for the flag commands (the incident path) and `log verify` (an auditor's check, which only
+reads the runbook's fields); every other command acts on the model.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit import __version__
-from cockpit.runbook.methods import CheckMethods, RunbookMethods
+from cockpit.runbook.methods import CheckMethods, RunbookMethods, SigningMethods
 
 if TYPE_CHECKING:
     from cockpit.runbook.config import Runbook
 
-_FORMAT = "1"
+_FORMAT = "2"
 """Bumped when the layout below changes: older entries are then misses."""
 _KEEP = 128
 """Entries kept (one per runbook path); the oldest go first."""
@@ -67,8 +68,13 @@ class CheckCopy(CheckMethods, Frozen):
     """A check of config.Runbook as validated before."""
 
 
+class SigningCopy(SigningMethods, Frozen):
+    """signing.SigningConfig as validated before."""
+
+
 # Which methods a model carries decides its copy's class (every other model is plain fields).
-_COPIES: dict[str, type[Frozen]] = {"runbook": RunbookCopy, "check": CheckCopy, "plain": Frozen}
+_COPIES: dict[str, type[Frozen]] = {"runbook": RunbookCopy, "check": CheckCopy, "signing": SigningCopy,
+                                    "plain": Frozen}
 
 
 def _encode(value: Any) -> list[Any]:
@@ -76,7 +82,7 @@ def _encode(value: Any) -> list[Any]:
     fields = getattr(type(value), "model_fields", None)
     if fields is not None:
         methods = ("runbook" if isinstance(value, RunbookMethods) else "check" if isinstance(value, CheckMethods)
-                   else "plain")
+                   else "signing" if isinstance(value, SigningMethods) else "plain")
         return ["m", methods, {name: _encode(getattr(value, name)) for name in fields}]
     if value is None or isinstance(value, (str, bool, int, float)):
         return ["v", value]
