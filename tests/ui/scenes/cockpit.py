@@ -148,9 +148,20 @@ async def rolled_back(pilot: Pilot) -> None:
 
 async def highlight_layer1(pilot: Pilot) -> None:
     await settle(pilot)
+    await cutover_drawn(pilot)
     table = pilot.app.screen.query_one("#stages", DataTable)
     table.move_cursor(row=table.get_row_index("layer-1"))
     await pilot.pause()
+
+
+async def cutover_drawn(pilot: Pilot) -> None:
+    """Until the cockpit has turned to the cutover and drawn its stages (later on a loaded machine)."""
+    for _ in range(400):
+        screen = pilot.app.screen
+        if isinstance(screen, CutoverScreen) and screen.query("#stages") and \
+                screen.query_one("#stages", DataTable).row_count:
+            return
+        await pilot.pause(0.05)
 
 
 async def rolled_back_readiness(pilot: Pilot) -> None:

@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
 from cockpit.core.log.entry import Actor, format_at
 from cockpit.runbook.config import load_runbook
 from cockpit.ui.app import CockpitApp, make_app
-from cockpit.ui.screens.cutover import CutoverScreen
 from tests.ui.fixtures import ANN, NOW, clock
 from tests.ui.scenes import at_both_sizes
 from tests.ui.scenes.cockpit import _cutover_release, highlight_layer1
@@ -98,14 +96,7 @@ def breached(tmp: Path) -> CockpitApp:
 
 
 async def on_layer_1(pilot: Pilot) -> None:
-    """Once the cockpit has turned to the cutover and drawn its stages (later on a loaded machine), layer-1."""
-    for _ in range(400):
-        screen = pilot.app.screen
-        if isinstance(screen, CutoverScreen) and screen.query("#stages") and \
-                screen.query_one("#stages", DataTable).row_count:
-            break
-        await pilot.pause(0.05)
-    await highlight_layer1(pilot)
+    await highlight_layer1(pilot)  # once the cutover has drawn its stages
 
 
 SCENES = [
