@@ -7,7 +7,7 @@ after a flip) with a sparkline each; a breach shows a banner, which offers the r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -316,14 +316,21 @@ class CutoverScreen(Screen[None]):
             return None
         return session, stage
 
-    def action_run_step(self) -> None:
-        found = self._procedure_stage("run_step")
+    def _next_step(self, action: str) -> tuple[ReleaseSession, Any, str, Any] | None:
+        """The release, the highlighted stage and its next step, or None after saying why not now."""
+        found = self._procedure_stage(action)
         if found is None:
-            return
+            return None
         session, stage = found
         nxt = session.next_step(stage.id)
-        assert nxt is not None
-        sid, step = nxt
+        assert nxt is not None  # _procedure_stage refuses a stage whose steps are all done
+        return session, stage, nxt[0], nxt[1]
+
+    def action_run_step(self) -> None:
+        found = self._next_step("run_step")
+        if found is None:
+            return
+        session, stage, sid, step = found
         refusal = session.step_refusal(stage.id, sid)
         if refusal:
             self.notify(f"{sid} cannot run: {refusal}", severity="warning", markup=False, timeout=12)
@@ -397,13 +404,10 @@ class CutoverScreen(Screen[None]):
             self.post_message(TakeEvidence(self._stage_checks(session.runbook.stage(stage_id))))
 
     def action_skip_step(self) -> None:
-        found = self._procedure_stage("skip_step")
+        found = self._next_step("skip_step")
         if found is None:
             return
-        session, stage = found
-        nxt = session.next_step(stage.id)
-        assert nxt is not None
-        sid = nxt[0]
+        session, stage, sid, _ = found
         self.app.push_screen(
             PromptScreen(f"Skip {stage.id} · {sid}", f"{session.describe_step(stage.id, sid)}\nWhy is it skipped?",
                          "a reason (goes in the release log)", submit="Skip step"),
