@@ -6,7 +6,9 @@ screens are the real screens reading a real log, without live latencies or ports
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -40,14 +42,31 @@ ENDLESS = ("follow", "watch")
 (the cockpit's watcher, minutes to days): never waited for."""
 
 
-async def workers_done(app: App[Any]) -> None:
-    """Wait for every worker that ends by itself (a log follower runs until its screen closes)."""
-    while pending := [w for w in app.workers if w.group not in ENDLESS and not w.is_finished]:
-        for w in pending:  # (wait_for_complete([]) would wait for every worker, the endless ones too)
-            try:
-                await w.wait()
-            except (WorkerCancelled, WorkerFailed):
-                pass
+def _still_opening(app: App[Any]) -> bool:
+    """The cockpit opens its release after its first paint (`call_after_refresh`): until then no worker
+    exists to wait for, and an action pressed meanwhile is refused as "still opening"."""
+    view = getattr(app, "view", None)
+    if view is None or not hasattr(view, "session"):
+        return False
+    return view.session is None and view.open_error is None and getattr(app, "startup_error", None) is None
+
+
+async def workers_done(app: App[Any], *, opening_within: float = 30.0) -> None:
+    """Wait for the release to be open and every worker that ends by itself (a log follower runs until
+    its screen closes)."""
+    deadline = time.monotonic() + opening_within
+    while True:
+        if pending := [w for w in app.workers if w.group not in ENDLESS and not w.is_finished]:
+            for w in pending:  # (wait_for_complete([]) would wait for every worker, the endless ones too)
+                try:
+                    await w.wait()
+                except (WorkerCancelled, WorkerFailed):
+                    pass
+            continue
+        if not _still_opening(app):
+            return
+        assert time.monotonic() < deadline, f"the cockpit did not open its release within {opening_within} s"
+        await asyncio.sleep(0.01)
 
 
 @contextmanager
