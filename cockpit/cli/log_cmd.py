@@ -9,7 +9,6 @@ tampered); it reads the store read-only (cockpit/core/log/readonly.py) and never
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 import time
@@ -115,11 +114,13 @@ class _Unreadable(Exception):
 
 
 @contextmanager
-def _read_only(runbook: Runbook) -> Iterator[tuple[Reader, Spool]]:
-    """The runbook's store opened read-only (never replaying the spool into it) and its spool, to count."""
+def _read_only(runbook: Runbook, *, walk: bool = False) -> Iterator[tuple[Reader, Spool]]:
+    """The runbook's store opened read-only (never replaying the spool into it) and its spool, to count;
+    `walk`: for verify (a PostgreSQL log is walked over pgwire when it can be)."""
     # startup: the stores load when a command reads the log, not for `cockpit --help`
     from cockpit.core.log.open import local_spool, store_factory
-    from cockpit.core.log.readonly import EmptyLog, InvalidDsn, LogUnreadable, NoLogYet, open_read_only
+    from cockpit.core.log.readonly import (EmptyLog, InvalidDsn, LogUnreadable, NoLogYet, open_for_verify,
+                                           open_read_only)
 
     try:
         factory = store_factory(runbook)
@@ -127,7 +128,7 @@ def _read_only(runbook: Runbook) -> Iterator[tuple[Reader, Spool]]:
         raise CliError(str(e)) from None
     spool = local_spool(runbook, factory)
     try:
-        log: Any = open_read_only(factory)
+        log: Any = open_for_verify(factory) if walk else open_read_only(factory)
     except NoLogYet:
         log = EmptyLog(factory.description)  # nothing logged yet: the empty chain, as a new store would hold
     except InvalidDsn as e:
@@ -176,12 +177,12 @@ def _verify(args: argparse.Namespace) -> int:
     allowed = _allowed_signers(runbook)
     witnesses, witness_problems = (_git_witnesses(runbook) if args.witnesses else ([], []))
     try:
-        with _read_only(runbook) as (log, spool):
+        with _read_only(runbook, walk=True) as (log, spool):
             started = time.monotonic()
             try:
                 found = audit(log, allowed=allowed, required_envs=runbook.signing.required if runbook.signing else [],
                               witnesses=expected + witnesses if (expected or args.witnesses) else None)
-                head = log.head() if found.chain.ok else None
+                head = found.chain.head if found.chain.ok else None
             except LogUnavailable as e:
                 raise _Unreadable(printable(str(e)), spool.count()) from None
             elapsed = time.monotonic() - started
@@ -193,7 +194,7 @@ def _verify(args: argparse.Namespace) -> int:
         out: dict[str, Any] = {"ok": found.ok, "checked": result.checked,
                                "first_bad_seq": span[0] if span and span[0] == span[1] else None,
                                "first_bad_range": list(span) if span else None,
-                               "reason": result.reason, "head": head.hash if head else None,
+                               "reason": result.reason, "head": head[1] if head else None,
                                "seconds": round(elapsed, 3)}
         if found.signatures is not None:
             s = found.signatures
@@ -210,7 +211,7 @@ def _verify(args: argparse.Namespace) -> int:
         print_json(out)
         return EXIT_OK if found.ok else EXIT_FAILED
     if result.ok:
-        print(f"intact: {result.checked} entries" + (f", head {head.seq}:{head.hash}" if head else "")
+        print(f"intact: {result.checked} entries" + (f", head {head[0]}:{head[1]}" if head else "")
               + f" ({elapsed:.2f}s)")
     else:
         print(f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
@@ -308,6 +309,8 @@ def _note(args: argparse.Namespace) -> int:
     with opened_log(runbook) as log:
         # Recorded by the release, without reading it first: a note works while the store is away.
         release = ReleaseSession.writer(runbook, log, env, current_actor(args.actor), args.release)
+        import asyncio  # startup: verify and the readers run no event loop
+
         entry = asyncio.run(release.note(args.text))
         if is_pending(entry):
             print(f"spooled: the release log is unreachable; {log.pending_count()} entries wait and are "
@@ -426,6 +429,8 @@ def _unlock(args: argparse.Namespace) -> int:
                 raise AppendRefused(f"{env} is not locked")
             # Recorded in the release whose lock is broken, by that release's writer.
             release = ReleaseSession.writer(runbook, log, env, current_actor(args.actor), held.release_id)
+            import asyncio  # startup: verify and the readers run no event loop
+
             entry = asyncio.run(release.force_unlock(args.reason, held))
         except (AppendRefused, ValueError) as e:
             raise CliError(printable(str(e)), EXIT_FAILED) from None

@@ -9,10 +9,14 @@ finding inside that range names the entry exactly.
 from __future__ import annotations
 
 import heapq
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.core.log.base import LogFilter, VerifyResult
+from cockpit.core.log.chain import StoredRow
+from cockpit.core.log.entry import Actor, Entry, parse_at
 from cockpit.core.log.signatures import DECISION_KINDS, Finding, check_entries, is_decision, FIELD
 from cockpit.core.log.witness import Witness, WitnessReport, judge
 
@@ -30,14 +34,21 @@ class SignatureReport:
     """allowed_signers lines skipped, and why."""
 
 
-def check_signatures(log: Any, allowed: AllowedSigners, required_envs: list[str]) -> SignatureReport:
-    """Every decision's signature, in seq order (only the decision kinds are read)."""
+def _entry(row: StoredRow) -> Entry:
+    """A kept row of the walk as an Entry (its columns were just shown to say what its hashed text says)."""
+    seq, prev_hash, hash_, _body, at, release_id, environment, kind, actor, payload = row
+    return Entry(seq=seq, at=parse_at(at), release_id=release_id, environment=environment,
+                 actor=Actor.from_json(json.loads(actor)), kind=kind, payload=json.loads(payload),
+                 prev_hash=prev_hash, hash=hash_)
+
+
+def check_signatures(decisions: Iterable[Entry], allowed: AllowedSigners, required_envs: list[str]
+                     ) -> SignatureReport:
+    """Every decision's signature, in seq order (`decisions`: the entries of DECISION_KINDS)."""
     report = SignatureReport(notes=list(allowed.problems))
-    streams = [log.entries(LogFilter(kind=k)) for k in DECISION_KINDS]
-    merged = heapq.merge(*streams, key=lambda e: e.seq)
 
     def counted() -> Any:
-        for e in merged:
+        for e in decisions:
             if is_decision(e.kind, e.payload) or FIELD in e.payload:
                 report.decisions += 1
                 report.signed += int(isinstance(e.payload.get(FIELD), dict))
@@ -76,9 +87,15 @@ class Audit:
 
 def audit(log: Any, *, allowed: AllowedSigners | None = None, required_envs: list[str] | None = None,
           witnesses: list[Witness] | None = None) -> Audit:
-    result = Audit(chain=log.verify())
+    """One walk of the chain, which keeps the decisions aside for their signatures; then the witnesses,
+    which read the few entries around each (only when the chain is intact: otherwise it named the entry)."""
+    chain = log.verify(keep=frozenset(DECISION_KINDS) if allowed is not None else frozenset())
+    result = Audit(chain=chain)
     if allowed is not None:
-        result.signatures = check_signatures(log, allowed, required_envs or [])
+        decisions = (_entry(row) for row in chain.kept)
+        if not chain.ok:  # the walk stopped at the first bad entry: the decisions after it are read as stored
+            decisions = heapq.merge(*(log.entries(LogFilter(kind=k)) for k in DECISION_KINDS), key=lambda e: e.seq)
+        result.signatures = check_signatures(decisions, allowed, required_envs or [])
     if witnesses is not None and result.chain.ok:
         result.witnesses = judge(log, witnesses)
     return result

@@ -33,6 +33,11 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     reason: str = ""
+    head: tuple[int, str] | None = None
+    """The last entry walked (seq, hash): the head verify prints, read in the same pass."""
+    kept: tuple[Any, ...] = ()
+    """Rows (chain.StoredRow) of the kinds the caller asked to keep, checked like the rest: the decisions
+    whose signatures verify judges next, without a second read of the log."""
 
 
 class LogUnavailable(Exception):
@@ -87,6 +92,7 @@ class ReleaseLog(Protocol):
 
     def count(self, flt: LogFilter = LogFilter()) -> int: ...
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult: ...
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult: ...
 
     def close(self) -> None: ...

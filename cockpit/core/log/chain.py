@@ -80,10 +80,12 @@ def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
 
 
 def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
-                every: int = 10_000, *, canonical_columns: bool = False) -> VerifyResult:
+                every: int = 10_000, *, canonical_columns: bool = False,
+                keep: frozenset[str] = frozenset()) -> VerifyResult:
     """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
     queryable columns no longer say what its hashed text says. `canonical_columns`: the store keeps actor and
-    payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are."""
+    payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are.
+    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact)."""
     expected_seq = 1
     prev_hash = GENESIS
     prev_seq = 0
@@ -96,6 +98,7 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
     middles: list[str] = []
     payloads: list[str] = []
     next_progress = every
+    kept: list[StoredRow] = []
 
     def flush() -> VerifyResult | None:
         bad = _first_mismatch(middles, payloads) if middles else None
@@ -159,6 +162,9 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
                 bad_batch = flush()
                 if bad_batch is not None:
                     return bad_batch
+        if kind in keep:
+            kept.append((seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text,
+                         payload_text))
         prev_hash = row_hash
         prev_seq = seq
         expected_seq += 1
@@ -170,7 +176,7 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
         return last
     if progress is not None:
         progress(expected_seq - 1, total)
-    return VerifyResult(True, expected_seq - 1)
+    return VerifyResult(True, expected_seq - 1, head=(prev_seq, prev_hash) if prev_seq else None, kept=tuple(kept))
 
 
 class PayloadError(ValueError):

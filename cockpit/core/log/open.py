@@ -39,10 +39,15 @@ class StoreFactory:
     @property
     def description(self) -> str:
         if self.dsn is not None:
-            from psycopg.conninfo import conninfo_to_dict  # startup: psycopg loads only for a PostgreSQL log
+            from cockpit.core.log import pgwire  # startup: psycopg loads only for a DSN pgwire does not parse
 
             try:
-                info = conninfo_to_dict(self.dsn)
+                try:
+                    info: dict[str, str] = pgwire.dsn_fields(self.dsn)  # libpq's answer, without psycopg
+                except pgwire.Unsupported:
+                    from psycopg.conninfo import conninfo_to_dict
+
+                    info = conninfo_to_dict(self.dsn)
                 return f"PostgreSQL postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
             except Exception:
                 return "PostgreSQL (unparsable DSN)"

@@ -45,7 +45,8 @@ class Reader(Protocol):
 
     def head(self) -> Entry | None: ...
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult: ...
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult: ...
 
 
 class ReadOnlyLog:
@@ -69,8 +70,9 @@ class ReadOnlyLog:
     def head(self) -> Entry | None:
         return self._log.head()
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
-        return self._log.verify(progress)
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult:
+        return self._log.verify(progress, keep=keep)
 
     def follower(self) -> Any:
         """Wakes when any process appends (cockpit.core.log.follow); reads nothing itself."""
@@ -105,7 +107,8 @@ class EmptyLog:
     def head(self) -> Entry | None:
         return None
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult:
         return VerifyResult(ok=True, checked=0)
 
     def describe(self) -> str:
@@ -190,3 +193,22 @@ def open_store(*, sqlite_path: Path | None = None, dsn: str | None = None, passw
 def open_read_only(factory: StoreFactory) -> ReadOnlyLog:
     """The configured store (open.store_factory) read-only; raises as open_store does."""
     return open_store(sqlite_path=factory.sqlite_path, dsn=factory.dsn, password=factory.password)
+
+
+def open_for_verify(factory: StoreFactory) -> Any:
+    """open_read_only, except that a PostgreSQL log whose DSN and server pgwire handles is walked without
+    psycopg (cockpit.core.log.wirelog); raises as open_store does."""
+    if factory.dsn is not None:
+        from cockpit.core.log import pgwire, wirelog  # startup: only verify walks over the wire
+
+        try:
+            log = wirelog.open_wire(factory.dsn, factory.password)
+        except wirelog.NoTable as e:
+            raise NoLogYet(f"{factory.description} holds no release log yet ({e})") from None
+        except LogUnavailable as e:
+            raise LogUnreadable(str(e)) from None
+        except pgwire.ServerError as e:
+            raise LogUnreadable(f"{factory.description} cannot be read as a release log ({e})") from None
+        if log is not None:
+            return log
+    return open_read_only(factory)

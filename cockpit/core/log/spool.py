@@ -307,8 +307,9 @@ class SpooledLog:
     def count(self, flt: LogFilter = LogFilter()) -> int:
         return self._read(lambda s: s.count(flt))
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
-        return self._call(lambda s: s.verify(progress))
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult:
+        return self._call(lambda s: s.verify(progress, keep=keep))
 
     # -- the lock table and following: the shared truth only, never spooled ----------------------
     def lock_row(self, environment: str) -> LockInfo | None:

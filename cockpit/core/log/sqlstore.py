@@ -223,10 +223,11 @@ class SqlStore(ABC):
             cur.execute(f"SELECT count(*) FROM log_entries{w}", params)
             return int(cur.fetchone()[0])
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+    def verify(self, progress: Callable[[int, int], None] | None = None, *,
+               keep: frozenset[str] = frozenset()) -> VerifyResult:
         total = self.count() if progress is not None else 0
         with self._verify_rows() as rows:
-            return walk_stored(rows, total, progress, canonical_columns=self.canonical_columns)
+            return walk_stored(rows, total, progress, canonical_columns=self.canonical_columns, keep=keep)
 
     # -- outbox state (notify.py): outside the chain, mutable ------------------------------------
     def outbox_cursor(self, target: str) -> int | None:
