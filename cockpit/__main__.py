@@ -2,4 +2,5 @@ import sys
 
 from cockpit.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a verify helper process (spawn) imports it as __mp_main__
+    sys.exit(main())

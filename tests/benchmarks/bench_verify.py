@@ -1,6 +1,6 @@
 """`cockpit log verify` next to reading the same columns with COPY and hashing them with sha256sum.
 
-    python3 tests/benchmarks/bench_verify.py [--sizes 10000,100000,1000000] [--runs 3] [--no-sqlite]
+    python3 tests/benchmarks/bench_verify.py [--sizes 10000,100000,1000000] [--runs 3] [--no-sqlite] [--signing]
 
 For each size a fresh PostgreSQL database gets a sealed chain in one COPY (hashes computed here), then,
 side by side and alternating so machine noise hits both alike, the median wall time of:
@@ -112,9 +112,17 @@ def build_sqlite(path: Path, n: int) -> float:
     return time.perf_counter() - started
 
 
-def runbook(folder: Path, log: str) -> Path:
-    f = folder / f"runbook-{abs(hash(log))}.toml"
-    f.write_text(f'[release]\nname = "bench"\n[log]\n{log}\n[environments.prod]\nurl = "http://127.0.0.1:1"\n')
+def runbook(folder: Path, log: str, signing: bool = False) -> Path:
+    """A runbook naming the log; `signing`: with a [signing] table, so verify judges every decision too."""
+    f = folder / f"runbook-{abs(hash(log))}{'-signing' if signing else ''}.toml"
+    extra = ""
+    if signing:
+        key = folder / "key"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+            (folder / "allowed_signers").write_text("user0@example.com " + (folder / "key.pub").read_text())
+        extra = f'[signing]\nallowed_signers = "{folder / "allowed_signers"}"\n'
+    f.write_text(f'[release]\nname = "bench"\n[log]\n{log}\n{extra}[environments.prod]\nurl = "http://127.0.0.1:1"\n')
     return f
 
 
@@ -156,6 +164,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated entry counts")
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each command per size (median)")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--signing", action="store_true",
+                    help="also time verify with a [signing] table (every decision's signature judged in the walk)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
@@ -171,8 +181,12 @@ def main() -> None:
                     "verify": (cockpit_verify(runbook(folder, f'dsn = "{dsn}"')), None),
                     "copy": (["psql", dsn, "-Atc", f"COPY ({verify_query()}) TO STDOUT"], ["sha256sum"]),
                     "hashed": (["psql", dsn, "-Atc", f"COPY ({HASHED_ONLY}) TO STDOUT"], ["sha256sum"]),
+                    **({"signing": (cockpit_verify(runbook(folder, f'dsn = "{dsn}"', signing=True)), None)}
+                       if args.signing else {}),
                 }, args.runs)
                 rows.append(("PostgreSQL", n, load_s, t["verify"], t["copy"], t["hashed"]))
+                if args.signing:
+                    rows.append(("  [signing]", n, load_s, t["signing"], t["copy"], t["hashed"]))
             finally:
                 drop_database(dsn)
             if not args.no_sqlite:
@@ -182,8 +196,12 @@ def main() -> None:
                     "verify": (cockpit_verify(runbook(folder, f'path = "{path}"')), None),
                     "copy": (["sqlite3", str(path), sqlite_verify_query()], ["sha256sum"]),
                     "hashed": (["sqlite3", str(path), HASHED_ONLY], ["sha256sum"]),
+                    **({"signing": (cockpit_verify(runbook(folder, f'path = "{path}"', signing=True)), None)}
+                       if args.signing else {}),
                 }, args.runs)
                 rows.append(("SQLite", n, load_s, t["verify"], t["copy"], t["hashed"]))
+                if args.signing:
+                    rows.append(("  [signing]", n, load_s, t["signing"], t["copy"], t["hashed"]))
                 path.unlink()
     head = (f"{'store':<11}{'entries':>10}{'build s':>9}{'verify s':>10}{'same cols s':>13}{'ratio':>7}"
             f"{'hashed cols s':>15}{'ratio':>7}")

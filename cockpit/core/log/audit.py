@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.chain import StoredRow
 from cockpit.core.log.entry import Actor, Entry, parse_at
-from cockpit.core.log.signatures import DECISION_KINDS, Finding, check_entries, is_decision, FIELD
+from cockpit.core.log.signatures import DECISION_KINDS, FIELD, Finding, check_entries, is_decision, may_be_judged
 from cockpit.core.log.witness import Witness, WitnessReport, judge
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def audit(log: Any, *, allowed: AllowedSigners | None = None, required_envs: lis
     chain = log.verify(keep=frozenset(DECISION_KINDS) if allowed is not None else frozenset())
     result = Audit(chain=chain)
     if allowed is not None:
-        decisions = (_entry(row) for row in chain.kept)
+        decisions = (_entry(row) for row in chain.kept if may_be_judged(row[7], row[9]))
         if not chain.ok:  # the walk stopped at the first bad entry: the decisions after it are read as stored
             decisions = heapq.merge(*(log.entries(LogFilter(kind=k)) for k in DECISION_KINDS), key=lambda e: e.seq)
         result.signatures = check_signatures(decisions, allowed, required_envs or [])

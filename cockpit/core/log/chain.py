@@ -17,6 +17,7 @@ from typing import Any
 
 from cockpit.core.log.base import VerifyResult
 from cockpit.core.log.entry import GENESIS, Actor, NewEntry, canonical_json
+from cockpit.core.log.payloads import BATCH, PayloadBatches
 from cockpit.runbook.textsafe import representable
 
 Row = tuple[int, str, str, str, str, str, str, str, str]
@@ -29,9 +30,6 @@ format_at text, release_id, environment, kind, actor JSON text, payload JSON tex
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
 _string = json.encoder.encode_basestring  # what the encoder above uses for str with ensure_ascii=False
-
-BATCH = 2000
-"""Payloads compared per JSON call: one decode and one encode per batch, not per entry, halves their cost."""
 
 
 def canonical_fields(seq: int, at: str, release_id: str, environment: str, actor: Any, kind: str,
@@ -49,26 +47,6 @@ def walk(rows: Iterable[Row], total: int, progress: Callable[[int, int], None] |
                        total, progress, every)
 
 
-def _first_mismatch(middles: list[str], payloads: list[str]) -> int | None:
-    """Index of the first payload column whose canonical JSON is not the payload in the hashed text."""
-    if middles == payloads:  # SQLite keeps the payload as canonical JSON already
-        return None
-    try:
-        # Canonical JSON values joined by commas split back into the same values only: equal joins mean
-        # equal items (each middle is a hashed, hence canonical, payload).
-        if _dumps(_loads("[" + ",".join(payloads) + "]")) == "[" + ",".join(middles) + "]":
-            return None
-    except ValueError:
-        pass
-    for i, (middle, payload) in enumerate(zip(middles, payloads)):
-        try:
-            if _dumps(_loads(payload)) != middle:
-                return i
-        except ValueError:
-            return i
-    return None
-
-
 def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
     """The hashed text's head before and after the value of `at`."""
     try:
@@ -81,11 +59,21 @@ def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
 
 def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
                 every: int = 10_000, *, canonical_columns: bool = False,
-                keep: frozenset[str] = frozenset()) -> VerifyResult:
+                keep: frozenset[str] = frozenset(), helper: bool = True) -> VerifyResult:
     """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
     queryable columns no longer say what its hashed text says. `canonical_columns`: the store keeps actor and
     payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are.
-    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact)."""
+    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact).
+    `helper`: a long log's payload columns may be compared in a second process (payloads.PayloadBatches)."""
+    batches = PayloadBatches(helper=helper)
+    try:
+        return _walk(rows, total, progress, every, canonical_columns, keep, batches)
+    finally:
+        batches.close()
+
+
+def _walk(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None, every: int,
+          canonical_columns: bool, keep: frozenset[str], batches: PayloadBatches) -> VerifyResult:
     expected_seq = 1
     prev_hash = GENESIS
     prev_seq = 0
@@ -94,26 +82,17 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
     # kinds and releases, each spelled once here (the caches are bounded, whatever a log holds).
     heads: dict[tuple[str, str, str], tuple[str, str]] = {}  # (actor, environment, kind): the head around `at`
     tails: dict[str, str] = {}  # release_id: the tail up to seq
-    pending_seqs: list[int] = []  # entries whose payload column is compared in the next batch
-    middles: list[str] = []
-    payloads: list[str] = []
+    seqs, middles, payloads = batches.seqs, batches.middles, batches.payloads  # the batch being filled
     next_progress = every
     kept: list[StoredRow] = []
 
-    def flush() -> VerifyResult | None:
-        bad = _first_mismatch(middles, payloads) if middles else None
-        result = None
-        if bad is not None:
-            seq = pending_seqs[bad]
-            result = VerifyResult(False, seq - 1, seq, f"altered: seq {seq}'s payload column does not say what "
-                                                       "its hashed text says")
-        pending_seqs.clear()
-        middles.clear()
-        payloads.clear()
-        return result
-
     def failed(seq: int, checked: int, reason: str) -> VerifyResult:
-        return flush() or VerifyResult(False, checked, seq, reason)
+        """The first failure in seq order: a payload column compared later may come before `seq`."""
+        bad = batches.first_bad()
+        if bad is not None:
+            return VerifyResult(False, bad - 1, bad, f"altered: seq {bad}'s payload column does not say what "
+                                                     "its hashed text says")
+        return VerifyResult(False, checked, seq, reason)
 
     for seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text, payload_text in rows:
         if seq != expected_seq:
@@ -155,13 +134,14 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
             start, end = len(head), len(body) - len(tail)
             if end <= start or not body.startswith(head) or not body.endswith(tail):
                 return failed(seq, seq - 1, f"altered: seq {seq}'s columns do not say what its hashed text says")
-            pending_seqs.append(seq)
+            seqs.append(seq)
             middles.append(body[start:end])
             payloads.append(payload_text)
             if len(middles) >= BATCH:
-                bad_batch = flush()
-                if bad_batch is not None:
-                    return bad_batch
+                intact_so_far = batches.hand_over()
+                seqs, middles, payloads = batches.seqs, batches.middles, batches.payloads
+                if not intact_so_far:
+                    return failed(seq, seq - 1, "")  # names the payload found bad
         if kind in keep:
             kept.append((seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text,
                          payload_text))
@@ -171,9 +151,8 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
         if progress is not None and expected_seq > next_progress:
             progress(expected_seq - 1 - len(middles), total)
             next_progress += every
-    last = flush()
-    if last is not None:
-        return last
+    if batches.first_bad() is not None:
+        return failed(expected_seq, expected_seq - 1, "")
     if progress is not None:
         progress(expected_seq - 1, total)
     return VerifyResult(True, expected_seq - 1, head=(prev_seq, prev_hash) if prev_seq else None, kept=tuple(kept))

@@ -12,10 +12,10 @@ libpq makes right for every case.
 from __future__ import annotations
 
 import base64
-import getpass
 import hashlib
 import hmac
 import os
+import pwd
 import re
 import secrets
 import socket
@@ -57,39 +57,40 @@ class ServerError(Exception):
 # -- the connection string ------------------------------------------------------------------------------
 
 
+_SPACE = " \t\n\r\f\v"  # C's isspace(), as libpq reads a DSN (not Unicode's spaces)
+
+
 def _keyword_pairs(dsn: str) -> list[tuple[str, str]]:
     """libpq's `key=value key='quoted \\' value'` form."""
     pairs: list[tuple[str, str]] = []
     i, n = 0, len(dsn)
     while True:
-        while i < n and dsn[i].isspace():
+        while i < n and dsn[i] in _SPACE:
             i += 1
         if i >= n:
             return pairs
         eq = dsn.find("=", i)
         if eq < 0:
             raise Unsupported("not key=value")
-        key = dsn[i:eq].strip()
+        key = dsn[i:eq].strip(_SPACE)
         i = eq + 1
-        while i < n and dsn[i].isspace():
+        while i < n and dsn[i] in _SPACE:
             i += 1
         value: list[str] = []
-        if i < n and dsn[i] == "'":
+        quoted = i < n and dsn[i] == "'"
+        if quoted:
             i += 1
-            while i < n and dsn[i] != "'":
-                if dsn[i] == "\\" and i + 1 < n:
-                    i += 1
-                value.append(dsn[i])
-                i += 1
+        while i < n and (dsn[i] != "'" if quoted else dsn[i] not in _SPACE):
+            if dsn[i] == "\\":
+                i += 1  # the next character as it is; a backslash at the very end is dropped
+                if i >= n:
+                    break
+            value.append(dsn[i])
+            i += 1
+        if quoted:
             if i >= n:
                 raise Unsupported("unterminated quote")
             i += 1
-        else:
-            while i < n and not dsn[i].isspace():
-                if dsn[i] == "\\" and i + 1 < n:
-                    i += 1
-                value.append(dsn[i])
-                i += 1
         pairs.append((key, "".join(value)))
 
 
@@ -97,7 +98,7 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _decoded(part: str) -> str:
-    if _BAD_ESCAPE.search(part):
+    if _BAD_ESCAPE.search(part) or "%00" in part:
         raise Unsupported("a bad percent escape")  # libpq refuses it: psycopg says so
     return unquote(part)
 
@@ -110,17 +111,17 @@ def _uri_pairs(dsn: str) -> list[tuple[str, str]]:
     netloc, slash, path = rest.partition("/")
     pairs: list[tuple[str, str]] = []
     if "@" in netloc:
-        userinfo, netloc = netloc.rsplit("@", 1)
-        user, colon, password = userinfo.partition(":")
+        userinfo, netloc = netloc.split("@", 1)  # libpq: the user info ends at the first @
+        user, _, password = userinfo.partition(":")
         if user:
             pairs.append(("user", _decoded(user)))
-        if colon:
+        if password:
             pairs.append(("password", _decoded(password)))
     if "," in netloc:
         raise Unsupported("several hosts")
     if netloc.startswith("["):
         host, bracket, after = netloc[1:].partition("]")
-        if not bracket or (after and not after.startswith(":")):
+        if not bracket or not host or (after and not after.startswith(":")):
             raise Unsupported("an IPv6 address libpq would refuse")
         port = after[1:]
     else:
@@ -135,7 +136,7 @@ def _uri_pairs(dsn: str) -> list[tuple[str, str]]:
         pairs.append(("dbname", _decoded(path)))
     for item in query.split("&") if query else []:
         key, eq, value = item.partition("=")
-        if not eq or not key:
+        if not eq or not key or "=" in value:
             raise Unsupported("a query parameter without a value")
         pairs.append((_decoded(key), _decoded(value)))
     return pairs
@@ -192,7 +193,7 @@ def params(dsn: str, password: str | None = None, *, read_only: bool = True) -> 
         timeout = float(f.get("connect_timeout") or 0) or 5.0
     except ValueError:
         raise Unsupported("a port or timeout that is not a number") from None
-    user = f.get("user") or getpass.getuser()
+    user = f.get("user") or pwd.getpwuid(os.geteuid()).pw_name  # libpq: the effective user, not $USER
     dbname = f.get("dbname") or user
     options = f.get("options", "")
     if read_only:
@@ -204,7 +205,8 @@ def params(dsn: str, password: str | None = None, *, read_only: bool = True) -> 
         startup["options"] = options
     if f.get("client_encoding", "UTF8").upper().replace("-", "") not in ("UTF8", "UNICODE"):
         raise Unsupported("a client_encoding other than UTF8")
-    return Params(host, port, user, dbname, f.get("password"), timeout, sslmode, startup)
+    # libpq takes an empty password for none (and then reads its passfile)
+    return Params(host, port, user, dbname, f.get("password") or None, timeout, sslmode, startup)
 
 
 # -- the session ----------------------------------------------------------------------------------------

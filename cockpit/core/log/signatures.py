@@ -31,15 +31,23 @@ DECISION_KINDS = (kinds.SIGNOFF_RECORDED, kinds.DECISION_GO, kinds.DECISION_NOGO
 """Kinds some of whose entries are decisions (verify reads only these)."""
 
 
+DECIDED_BY: dict[str, str] = {kinds.LOCK_RELEASED: "forced", kinds.FLAG_FLIPPED: "break_glass"}
+"""Kinds whose entries are decisions only when this payload key is true (a forced unlock, a break-glass flip)."""
+
+
 def is_decision(kind: str, payload: dict[str, Any]) -> bool:
     """An entry a person answers for, signed when a key is there and required where the runbook says."""
-    if kind in (kinds.SIGNOFF_RECORDED, kinds.DECISION_GO, kinds.DECISION_NOGO):
-        return True
-    if kind == kinds.LOCK_RELEASED:
-        return bool(payload.get("forced"))
-    if kind == kinds.FLAG_FLIPPED:
-        return bool(payload.get("break_glass"))
-    return False
+    key = DECIDED_BY.get(kind)
+    if key is not None:
+        return bool(payload.get(key))
+    return kind in (kinds.SIGNOFF_RECORDED, kinds.DECISION_GO, kinds.DECISION_NOGO)
+
+
+def may_be_judged(kind: str, payload_text: str) -> bool:
+    """False when the payload's JSON text shows the entry is neither a decision nor signed (no deciding key,
+    no signature key): verify then need not decode it. A key is always spelled out as "key" in JSON text."""
+    key = DECIDED_BY.get(kind)
+    return key is None or f'"{key}"' in payload_text or f'"{FIELD}"' in payload_text
 
 
 def message(release_id: str, environment: str, kind: str, payload: dict[str, Any], actor: Actor,

@@ -58,6 +58,9 @@ class WireLog:
         except pgwire.ConnectionFailed as e:
             self._session = None
             raise LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}") from None
+        except pgwire.ServerError as e:  # canceled, shut down, a timeout: the walk did not finish, nothing is known
+            self.close()
+            raise LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}") from None  # as psycopg says
 
     def _reopen(self) -> pgwire.Session:
         try:
