@@ -2,5 +2,5 @@ import sys
 
 from cockpit.cli import main
 
-if __name__ == "__main__":  # not when a verify helper process (spawn) imports it as __mp_main__
+if __name__ == "__main__":  # `python -m cockpit`; importing the module runs nothing
     sys.exit(main())

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # the core is imported when the command runs, so `cockpit --h
     from cockpit.core.session import ReleaseSession
 
 SYMBOL = {"pass": "✔", "fail": "✘", "error": "!", "stale": "⌛", "pending": "…", "inconclusive": "?"}
+LABEL = {"inconclusive": "NO DATA"}
+"""A status's word where its name would not fit the column (the TUI says "? no data" too)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -89,14 +91,15 @@ def render(session: ReleaseSession, verdict: Verdict) -> str:
         "",
     ]
     width = max((len(c.id) for c in rb.checks), default=10)
+    kinds = max((len(c.kind) for c in rb.checks), default=7)
     for c in rb.checks:
         ev: Evidence | None = verdict.evidence.get(c.id)  # as it counts now (freshness judged by the gate)
         status = ev.status.value if ev else "pending"
         detail = printable(ev.detail, one_line=True) if ev else "not taken"
         ms = f"{ev.duration_ms:>6.0f}ms" if ev else ""
         where = f"[{c.stage}] " if c.stage else ""
-        lines.append(f"  {SYMBOL[status]} {status.upper():<7} {'MUST' if c.blocking else 'SHOULD':<6} "
-                     f"{c.id:<{width}}  {c.kind:<7} {where}{shorten(detail, 70)} {ms}")
+        lines.append(f"  {SYMBOL[status]} {LABEL.get(status, status.upper()):<7} {'MUST' if c.blocking else 'SHOULD':<6} "
+                     f"{c.id:<{width}}  {c.kind:<{kinds}} {where}{shorten(detail, 70)} {ms}")
     lines.append("")
     if verdict.go:
         lines.append(f"GO — {verdict.passed}/{verdict.counted} release checks pass")

@@ -5,6 +5,9 @@ data is inconclusive, Prometheus' own errors shown as it said them, made safe; t
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,47 @@ def test_no_data_is_inconclusive_never_a_pass(scraped: Any, tmp_path: Path) -> N
     assert none.status is Status.INCONCLUSIVE and "no series" in none.detail
     nan = asyncio.run(take(check("0/0", expect={"lt": 1}), ctx(tmp_path, prom.url)))
     assert nan.status is Status.INCONCLUSIVE and "NaN" in nan.detail
+
+
+def test_cockpit_check_keeps_its_columns_when_a_check_has_no_data(scraped: Any, tmp_path: Path, repo: Any) -> None:
+    """"NO DATA" takes the status column's width, and a long kind ("prometheus") widens its column."""
+    prom, _ = scraped
+    (tmp_path / "rb.toml").write_text(f"""
+[release]
+name = "shop"
+repo = "{repo.path}"
+[log]
+path = "log.sqlite"
+[prometheus]
+url = "{prom.url}"
+[environments.prod]
+url = "http://127.0.0.1:1"
+[[checks]]
+id = "errors-gone"
+kind = "prometheus"
+query = 'http_requests_total{{job="no-such-job"}}'
+expect = {{ lt = 1 }}
+[[checks]]
+id = "up"
+kind = "prometheus"
+query = "vector(1)"
+expect = {{ lt = 2 }}
+[[checks]]
+id = "page"
+kind = "http"
+url = "http://127.0.0.1:1/"
+blocking = false
+""")
+    r = subprocess.run([sys.executable, "-m", "cockpit", "check", "--config", str(tmp_path / "rb.toml")],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "COCKPIT_ACTOR": "ci"})
+    nodata, passed, failed = (next(ln for ln in r.stdout.splitlines() if f" {i} " in ln) for i in ("errors-gone", "up", "page"))
+    assert "? NO DATA MUST" in nodata and "✔ PASS    MUST" in passed, r.stdout
+    # every column starts where it starts on the other rows: status, MUST/SHOULD, id, kind, detail
+    assert nodata.index("MUST") == passed.index("MUST") == failed.index("SHOULD"), r.stdout
+    assert nodata.index("errors-gone") == passed.index("up") == failed.index("page"), r.stdout
+    assert nodata.index("prometheus") == failed.index("http"), r.stdout
+    detail = failed.index("http") + len("prometheus ")
+    assert failed[detail - 1] == " " and failed[detail] != " ", r.stdout  # the http row's detail starts after the padding
 
 
 def test_bad_promql_fails_with_prometheus_own_words(scraped: Any, tmp_path: Path) -> None:

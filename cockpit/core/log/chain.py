@@ -17,7 +17,7 @@ from typing import Any
 
 from cockpit.core.log.base import VerifyResult
 from cockpit.core.log.entry import GENESIS, Actor, NewEntry, canonical_json
-from cockpit.core.log.payloads import BATCH, PayloadBatches
+from cockpit.core.log.payloads import BATCH, first_mismatch
 from cockpit.runbook.textsafe import representable
 
 Row = tuple[int, str, str, str, str, str, str, str, str]
@@ -59,21 +59,11 @@ def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
 
 def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
                 every: int = 10_000, *, canonical_columns: bool = False,
-                keep: frozenset[str] = frozenset(), helper: bool = True) -> VerifyResult:
+                keep: frozenset[str] = frozenset()) -> VerifyResult:
     """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
     queryable columns no longer say what its hashed text says. `canonical_columns`: the store keeps actor and
     payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are.
-    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact).
-    `helper`: a long log's payload columns may be compared in a second process (payloads.PayloadBatches)."""
-    batches = PayloadBatches(helper=helper)
-    try:
-        return _walk(rows, total, progress, every, canonical_columns, keep, batches)
-    finally:
-        batches.close()
-
-
-def _walk(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None, every: int,
-          canonical_columns: bool, keep: frozenset[str], batches: PayloadBatches) -> VerifyResult:
+    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact)."""
     expected_seq = 1
     prev_hash = GENESIS
     prev_seq = 0
@@ -82,17 +72,27 @@ def _walk(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], 
     # kinds and releases, each spelled once here (the caches are bounded, whatever a log holds).
     heads: dict[tuple[str, str, str], tuple[str, str]] = {}  # (actor, environment, kind): the head around `at`
     tails: dict[str, str] = {}  # release_id: the tail up to seq
-    seqs, middles, payloads = batches.seqs, batches.middles, batches.payloads  # the batch being filled
+    seqs: list[int] = []  # entries whose payload column is compared in the next batch
+    middles: list[str] = []
+    payloads: list[str] = []
     next_progress = every
     kept: list[StoredRow] = []
 
-    def failed(seq: int, checked: int, reason: str) -> VerifyResult:
-        """The first failure in seq order: a payload column compared later may come before `seq`."""
-        bad = batches.first_bad()
+    def flush() -> VerifyResult | None:
+        bad = first_mismatch(middles, payloads) if middles else None
+        result = None
         if bad is not None:
-            return VerifyResult(False, bad - 1, bad, f"altered: seq {bad}'s payload column does not say what "
-                                                     "its hashed text says")
-        return VerifyResult(False, checked, seq, reason)
+            seq = seqs[bad]
+            result = VerifyResult(False, seq - 1, seq, f"altered: seq {seq}'s payload column does not say what "
+                                                       "its hashed text says")
+        seqs.clear()
+        middles.clear()
+        payloads.clear()
+        return result
+
+    def failed(seq: int, checked: int, reason: str) -> VerifyResult:
+        """The first failure in seq order: a payload column of the batch not compared yet may come first."""
+        return flush() or VerifyResult(False, checked, seq, reason)
 
     for seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text, payload_text in rows:
         if seq != expected_seq:
@@ -138,10 +138,9 @@ def _walk(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], 
             middles.append(body[start:end])
             payloads.append(payload_text)
             if len(middles) >= BATCH:
-                intact_so_far = batches.hand_over()
-                seqs, middles, payloads = batches.seqs, batches.middles, batches.payloads
-                if not intact_so_far:
-                    return failed(seq, seq - 1, "")  # names the payload found bad
+                bad_batch = flush()
+                if bad_batch is not None:
+                    return bad_batch
         if kind in keep:
             kept.append((seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text,
                          payload_text))
@@ -151,8 +150,9 @@ def _walk(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], 
         if progress is not None and expected_seq > next_progress:
             progress(expected_seq - 1 - len(middles), total)
             next_progress += every
-    if batches.first_bad() is not None:
-        return failed(expected_seq, expected_seq - 1, "")
+    last = flush()
+    if last is not None:
+        return last
     if progress is not None:
         progress(expected_seq - 1, total)
     return VerifyResult(True, expected_seq - 1, head=(prev_seq, prev_hash) if prev_seq else None, kept=tuple(kept))
