@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from cockpit.core.log.base import LogFilter, VerifyResult
 from cockpit.core.log.chain import StoredRow
 from cockpit.core.log.entry import Actor, Entry, parse_at
-from cockpit.core.log.signatures import DECISION_KINDS, FIELD, Finding, check_entries, is_decision, may_be_judged
+from cockpit.core.log.signatures import (DECIDED_BY, DECISION_KINDS, FIELD, Finding, check_entries, is_decision,
+                                         may_be_judged)
 from cockpit.core.log.witness import Witness, WitnessReport, judge
 
 if TYPE_CHECKING:
@@ -42,10 +43,30 @@ def _entry(row: StoredRow) -> Entry:
                  prev_hash=prev_hash, hash=hash_)
 
 
-def check_signatures(decisions: Iterable[Entry], allowed: AllowedSigners, required_envs: list[str]
-                     ) -> SignatureReport:
-    """Every decision's signature, in seq order (`decisions`: the entries of DECISION_KINDS)."""
-    report = SignatureReport(notes=list(allowed.problems))
+class DecisionRows:
+    """verify's Keep for [signing]: which rows the signature check must decode. A decision with no signature
+    where none is required only counts (nothing about it can be wrong), so a long log's sign-offs and GOs
+    are not decoded one by one; a flip or an unlock is decoded only when its text could make it a decision."""
+
+    def __init__(self, required_envs: Iterable[str]):
+        self.required = frozenset(required_envs)
+        self.unsigned_counted = 0
+        """Decisions counted here, unsigned where no signature is required."""
+
+    def __call__(self, kind: str, environment: str, payload_text: str) -> bool:
+        if kind not in DECISION_KINDS or not may_be_judged(kind, payload_text):
+            return False
+        if kind not in DECIDED_BY and f'"{FIELD}"' not in payload_text and environment not in self.required:
+            self.unsigned_counted += 1
+            return False
+        return True
+
+
+def check_signatures(decisions: Iterable[Entry], allowed: AllowedSigners, required_envs: list[str],
+                     *, unsigned_counted: int = 0) -> SignatureReport:
+    """Every decision's signature, in seq order (`decisions`: the entries of DECISION_KINDS, less the
+    `unsigned_counted` ones DecisionRows counted without decoding)."""
+    report = SignatureReport(decisions=unsigned_counted, notes=list(allowed.problems))
 
     def counted() -> Any:
         for e in decisions:
@@ -89,13 +110,16 @@ def audit(log: Any, *, allowed: AllowedSigners | None = None, required_envs: lis
           witnesses: list[Witness] | None = None) -> Audit:
     """One walk of the chain, which keeps the decisions aside for their signatures; then the witnesses,
     which read the few entries around each (only when the chain is intact: otherwise it named the entry)."""
-    chain = log.verify(keep=frozenset(DECISION_KINDS) if allowed is not None else frozenset())
+    rows = DecisionRows(required_envs or []) if allowed is not None else None
+    chain = log.verify(keep=rows)
     result = Audit(chain=chain)
-    if allowed is not None:
-        decisions = (_entry(row) for row in chain.kept if may_be_judged(row[7], row[9]))
-        if not chain.ok:  # the walk stopped at the first bad entry: the decisions after it are read as stored
-            decisions = heapq.merge(*(log.entries(LogFilter(kind=k)) for k in DECISION_KINDS), key=lambda e: e.seq)
-        result.signatures = check_signatures(decisions, allowed, required_envs or [])
+    if allowed is not None and rows is not None:
+        if chain.ok:
+            result.signatures = check_signatures((_entry(row) for row in chain.kept), allowed, required_envs or [],
+                                                 unsigned_counted=rows.unsigned_counted)
+        else:  # the walk stopped at the first bad entry: every decision is read as stored
+            stored = heapq.merge(*(log.entries(LogFilter(kind=k)) for k in DECISION_KINDS), key=lambda e: e.seq)
+            result.signatures = check_signatures(stored, allowed, required_envs or [])
     if witnesses is not None and result.chain.ok:
         result.witnesses = judge(log, witnesses)
     return result

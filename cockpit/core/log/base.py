@@ -27,6 +27,11 @@ class LogFilter:
     text: str | None = None          # free text over payload, kind, release and actor
 
 
+Keep = Callable[[str, str, str], bool]
+"""Asked of every intact row verify walks, with its kind, environment and payload JSON text: True keeps the
+row for the caller (VerifyResult.kept)."""
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -36,8 +41,8 @@ class VerifyResult:
     head: tuple[int, str] | None = None
     """The last entry walked (seq, hash): the head verify prints, read in the same pass."""
     kept: tuple[Any, ...] = ()
-    """Rows (chain.StoredRow) of the kinds the caller asked to keep, checked like the rest: the decisions
-    whose signatures verify judges next, without a second read of the log."""
+    """Rows (chain.StoredRow, without the hashed text) the caller's Keep asked for, checked like the rest:
+    the decisions whose signatures verify judges next, without a second read of the log."""
 
 
 class LogUnavailable(Exception):
@@ -93,6 +98,6 @@ class ReleaseLog(Protocol):
     def count(self, flt: LogFilter = LogFilter()) -> int: ...
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult: ...
+               keep: Keep | None = None) -> VerifyResult: ...
 
     def close(self) -> None: ...

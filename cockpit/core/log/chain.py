@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from cockpit.core.log.base import VerifyResult
+from cockpit.core.log.base import Keep, VerifyResult
 from cockpit.core.log.entry import GENESIS, Actor, NewEntry, canonical_json
 from cockpit.core.log.payloads import BATCH, first_mismatch
 from cockpit.runbook.textsafe import representable
@@ -59,11 +59,12 @@ def _around_at(actor_text: str, environment: str, kind: str) -> tuple[str, str]:
 
 def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, int], None] | None = None,
                 every: int = 10_000, *, canonical_columns: bool = False,
-                keep: frozenset[str] = frozenset()) -> VerifyResult:
+                keep: Keep | None = None) -> VerifyResult:
     """Name the first entry that breaks the chain: altered, missing (deleted), inserted, unlinked, or whose
     queryable columns no longer say what its hashed text says. `canonical_columns`: the store keeps actor and
     payload as canonical JSON text (SQLite), so an entry without body is first hashed from them as they are.
-    Rows whose kind is in `keep` come back in the result's `kept` (once the walk found them intact)."""
+    Rows `keep` says yes to come back in the result's `kept`, without their hashed text (once the walk found
+    them intact)."""
     expected_seq = 1
     prev_hash = GENESIS
     prev_seq = 0
@@ -141,8 +142,8 @@ def walk_stored(rows: Iterable[StoredRow], total: int, progress: Callable[[int, 
                 bad_batch = flush()
                 if bad_batch is not None:
                     return bad_batch
-        if kind in keep:
-            kept.append((seq, row_prev, row_hash, body, at, release_id, environment, kind, actor_text,
+        if keep is not None and keep(kind, environment, payload_text):
+            kept.append((seq, row_prev, row_hash, None, at, release_id, environment, kind, actor_text,
                          payload_text))
         prev_hash = row_hash
         prev_seq = seq

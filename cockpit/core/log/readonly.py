@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cockpit.core.log.base import LogFilter, LogUnavailable, VerifyResult
+from cockpit.core.log.base import Keep, LogFilter, LogUnavailable, VerifyResult
 from cockpit.core.log.entry import Entry
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class Reader(Protocol):
     def head(self) -> Entry | None: ...
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult: ...
+               keep: Keep | None = None) -> VerifyResult: ...
 
 
 class ReadOnlyLog:
@@ -71,7 +71,7 @@ class ReadOnlyLog:
         return self._log.head()
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult:
+               keep: Keep | None = None) -> VerifyResult:
         return self._log.verify(progress, keep=keep)
 
     def follower(self) -> Any:
@@ -108,7 +108,7 @@ class EmptyLog:
         return None
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult:
+               keep: Keep | None = None) -> VerifyResult:
         return VerifyResult(ok=True, checked=0)
 
     def describe(self) -> str:

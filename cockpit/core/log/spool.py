@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.core.log.base import Guard, LockInfo, LogFilter, LogUnavailable, ReleaseLog, VerifyResult
+from cockpit.core.log.base import Guard, Keep, LockInfo, LogFilter, LogUnavailable, ReleaseLog, VerifyResult
 from cockpit.core.log.chain import prepare
 from cockpit.core.log.entry import Actor, Entry, NewEntry
 from cockpit.core.log.follow import StoreFollower
@@ -308,7 +308,7 @@ class SpooledLog:
         return self._read(lambda s: s.count(flt))
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult:
+               keep: Keep | None = None) -> VerifyResult:
         return self._call(lambda s: s.verify(progress, keep=keep))
 
     # -- the lock table and following: the shared truth only, never spooled ----------------------

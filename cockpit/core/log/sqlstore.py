@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cockpit.core.kinds import LOCK_RELEASED, LOCK_TAKEN, WATCH_STARTED, WATCH_STOPPED
-from cockpit.core.log.base import Guard, LockInfo, LogFilter, VerifyResult
+from cockpit.core.log.base import Guard, Keep, LockInfo, LogFilter, VerifyResult
 from cockpit.core.log.chain import StoredRow, prepare, walk_stored
 from cockpit.core.log.entry import GENESIS, Actor, Entry, NewEntry, canonical_json, parse_at, seal
 from cockpit.core.log.lock import lock_key, may_renew
@@ -224,7 +224,7 @@ class SqlStore(ABC):
             return int(cur.fetchone()[0])
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult:
+               keep: Keep | None = None) -> VerifyResult:
         total = self.count() if progress is not None else 0
         with self._verify_rows() as rows:
             return walk_stored(rows, total, progress, canonical_columns=self.canonical_columns, keep=keep)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from cockpit.core.log import pgwire
-from cockpit.core.log.base import LogFilter, LogUnavailable, VerifyResult
+from cockpit.core.log.base import Keep, LogFilter, LogUnavailable, VerifyResult
 from cockpit.core.log.chain import walk_stored
 from cockpit.core.log.entry import Entry
 from cockpit.core.log.migrations import BODY_VERSION
@@ -49,7 +49,7 @@ class WireLog:
         return f"PostgreSQL {self._p.where}"
 
     def verify(self, progress: Callable[[int, int], None] | None = None, *,
-               keep: frozenset[str] = frozenset()) -> VerifyResult:
+               keep: Keep | None = None) -> VerifyResult:
         session = self._session or self._reopen()
         try:
             total = int(session.query("SELECT count(*) FROM log_entries")[0][0] or 0) if progress else 0
