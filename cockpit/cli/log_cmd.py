@@ -21,11 +21,11 @@ from cockpit.cli.common import (EXIT_FAILED, EXIT_OK, CliError, add_config, deli
                                 load_as_validated_before, opened_log, print_json)
 from cockpit.core.log.base import AppendRefused, LogFilter, LogUnavailable
 from cockpit.core.log.entry import Entry, current_actor, format_at
-from cockpit.core.log.witness import Witness, parse_witness
 from cockpit.core.secrets import MissingSecret
 from cockpit.runbook.textsafe import printable
 
 if TYPE_CHECKING:  # the core is imported when a command runs: `cockpit --help` stays fast
+    from cockpit.core.log.witness import Witness
     from cockpit.runbook.config import Runbook
     from cockpit.core.log.readonly import Reader
     from cockpit.core.log.spool import Spool, SpooledLog
@@ -170,10 +170,14 @@ def _verify(args: argparse.Namespace) -> int:
     from cockpit.core.log.audit import audit  # startup: only verify loads the auditor
 
     runbook = load_as_validated_before(args)  # no pydantic when the runbook was validated before
-    try:
-        expected = [Witness(seq, hash_, "--expect") for seq, hash_ in (parse_witness(w) for w in args.expect)]
-    except ValueError as e:
-        raise CliError(str(e)) from None
+    expected: list[Witness] = []
+    if args.expect:
+        from cockpit.core.log.witness import Witness, parse_witness  # startup: plain verify reads no witnesses
+
+        try:
+            expected = [Witness(seq, hash_, "--expect") for seq, hash_ in (parse_witness(w) for w in args.expect)]
+        except ValueError as e:
+            raise CliError(str(e)) from None
     allowed = _allowed_signers(runbook)
     witnesses, witness_problems = (_git_witnesses(runbook) if args.witnesses else ([], []))
     try:

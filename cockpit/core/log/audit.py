@@ -19,9 +19,9 @@ from cockpit.core.log.chain import StoredRow
 from cockpit.core.log.entry import Actor, Entry, parse_at
 from cockpit.core.log.signatures import (DECIDED_BY, DECISION_KINDS, FIELD, Finding, check_entries, is_decision,
                                          may_be_judged)
-from cockpit.core.log.witness import Witness, WitnessReport, judge
 
 if TYPE_CHECKING:
+    from cockpit.core.log.witness import Witness, WitnessReport
     from cockpit.core.sshsig import AllowedSigners
 
 
@@ -121,5 +121,7 @@ def audit(log: Any, *, allowed: AllowedSigners | None = None, required_envs: lis
             stored = heapq.merge(*(log.entries(LogFilter(kind=k)) for k in DECISION_KINDS), key=lambda e: e.seq)
             result.signatures = check_signatures(stored, allowed, required_envs or [])
     if witnesses is not None and result.chain.ok:
+        from cockpit.core.log.witness import judge  # startup: plain verify reads no witnesses
+
         result.witnesses = judge(log, witnesses)
     return result

@@ -13,9 +13,7 @@ import json
 import os
 import re
 import socket
-import subprocess
 import threading
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +46,20 @@ _git_email_thread: threading.Thread | None = None
 
 
 def _read_git_email() -> None:
+    import subprocess  # startup: readers of the log never ask git who they are
+
     try:
         out = subprocess.run(["git", "config", "--get", "user.email"], capture_output=True, timeout=5)
         # A config file is bytes: what is not UTF-8 is kept (as surrogates, escaped by current_actor).
         _git_email_value[0] = out.stdout.decode("utf-8", errors="surrogateescape").strip()
     except (OSError, subprocess.SubprocessError):
         pass
+
+
+def _new_uid() -> str:
+    import uuid  # startup: only writers need one (uuid imports platform)
+
+    return uuid.uuid4().hex
 
 
 def prefetch_git_email() -> threading.Thread:
@@ -113,7 +119,7 @@ class NewEntry:
     payload: dict[str, Any]
     actor: Actor
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    uid: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
+    uid: str = field(default_factory=_new_uid, compare=False)
     """Identity for idempotent appends: a store keeps one entry per uid (not hashed; spool replay dedup)."""
 
     def to_json(self) -> dict[str, Any]:

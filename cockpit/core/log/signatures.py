@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.core import kinds
 from cockpit.core.log.entry import Actor, Entry, NewEntry, canonical_json, format_at
-from cockpit.core.sshsig import AllowedSigners, BadSignature, Signer, check, parse
+
+if TYPE_CHECKING:
+    from cockpit.core.sshsig import AllowedSigners, Signer
 
 NAMESPACE = "release-cockpit@decision"
 FIELD = "signature"
@@ -105,6 +107,8 @@ def judge(e: Entry, allowed: AllowedSigners, required: bool, seen: dict[str, int
             return Finding(e.seq, "unsigned", f"{e.kind} by {_who(e)} is unsigned where a signature is required"
                                               + (f" ({why})" if why else ""))
         return None
+    from cockpit.core.sshsig import BadSignature, check, parse  # startup: loaded when a signature is there to check
+
     try:
         parsed = parse(sig["sshsig"])
         check(parsed, message(e.release_id, e.environment, e.kind, e.payload, e.actor, e.at), NAMESPACE)
