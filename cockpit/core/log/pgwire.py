@@ -216,6 +216,11 @@ def _cstr(s: str) -> bytes:
     return s.encode("utf-8") + b"\0"
 
 
+def _server_error(body: bytes) -> ServerError:
+    f = _fields(body)
+    return ServerError(f.get("C", ""), f.get("M", "error"))
+
+
 def _fields(body: bytes) -> dict[str, str]:
     """An ErrorResponse's or NoticeResponse's fields by their code letter."""
     out: dict[str, str] = {}
@@ -367,7 +372,6 @@ class Session:
         """The rows of one simple query, each value as the server's text (None for NULL)."""
         self._msg(b"Q", _cstr(sql))
         rows: list[tuple[str | None, ...]] = []
-        error: ServerError | None = None
         while True:
             typ, body = self._message()
             if typ == ord("D"):
@@ -383,11 +387,8 @@ class Session:
                         pos += n
                 rows.append(tuple(values))
             elif typ == ord("E"):
-                f = _fields(body)
-                error = ServerError(f.get("C", ""), f.get("M", "error"))
+                self._until_ready(_server_error(body))
             elif typ == ord("Z"):
-                if error is not None:
-                    raise error
                 return rows
 
     def copy_out(self, sql: str) -> Iterator[bytes]:
@@ -396,9 +397,7 @@ class Session:
         self._msg(b"Q", _cstr(f"COPY ({sql}) TO STDOUT"))
         typ, body = self._message()
         if typ == ord("E"):
-            f = _fields(body)
-            self._until_ready()
-            raise ServerError(f.get("C", ""), f.get("M", "error"))
+            self._until_ready(_server_error(body))
         if typ != ord("H"):
             raise ConnectionFailed(f"the server at {self._p.where} did not start the COPY")
         unpack, buf, d = struct.unpack_from, self._buf, ord("d")
@@ -412,7 +411,7 @@ class Session:
                     if rows:
                         yield b"".join(rows)
                     del buf[:pos]
-                    self._after_copy()
+                    self._until_ready()
                     return
                 rows.append(buf[pos + 5:pos + 1 + n])
                 pos += 1 + n
@@ -421,21 +420,16 @@ class Session:
             del buf[:pos]
             self._fill()
 
-    def _after_copy(self) -> None:
-        error: ServerError | None = None
+    def _until_ready(self, error: ServerError | None = None) -> None:
+        """Read to ReadyForQuery (the session is usable again), then raise the server's error, if any."""
         while True:
             typ, body = self._message()
             if typ == ord("E"):
-                f = _fields(body)
-                error = ServerError(f.get("C", ""), f.get("M", "error"))
+                error = _server_error(body)
             elif typ == ord("Z"):
                 if error is not None:
                     raise error
                 return
-
-    def _until_ready(self) -> None:
-        while self._message()[0] != ord("Z"):
-            pass
 
     def close(self) -> None:
         try:
