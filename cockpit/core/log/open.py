@@ -45,7 +45,7 @@ class StoreFactory:
                 try:
                     info: dict[str, str] = pgwire.dsn_fields(self.dsn)  # libpq's answer, without psycopg
                 except pgwire.Unsupported:
-                    from psycopg.conninfo import conninfo_to_dict
+                    from psycopg.conninfo import conninfo_to_dict  # a DSN pgwire leaves to libpq
 
                     info = conninfo_to_dict(self.dsn)
                 return f"PostgreSQL postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"

@@ -30,7 +30,7 @@ class WireLog:
         try:
             self._session: pgwire.Session | None = pgwire.Session(p)
         except pgwire.ConnectionFailed as e:
-            raise LogUnavailable(f"the release log at {p.where} is unreachable: {e}") from None
+            raise self._unreachable(e) from None
         try:
             (version, _any), = self._session.query(
                 "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations), "
@@ -42,7 +42,7 @@ class WireLog:
             raise
         except pgwire.ConnectionFailed as e:
             self.close()
-            raise LogUnavailable(f"the release log at {p.where} is unreachable: {e}") from None
+            raise self._unreachable(e) from None
         self._keeps_body = int(version or 0) >= BODY_VERSION
 
     def describe(self) -> str:
@@ -55,26 +55,30 @@ class WireLog:
             total = int(session.query("SELECT count(*) FROM log_entries")[0][0] or 0) if progress else 0
             blocks = session.copy_out(verify_query(self._keeps_body))
             return walk_stored(copy_rows(blocks), total, progress, keep=keep)
-        except pgwire.ConnectionFailed as e:
-            self._session = None
-            raise LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}") from None
-        except pgwire.ServerError as e:  # canceled, shut down, a timeout: the walk did not finish, nothing is known
+        except (pgwire.ConnectionFailed, pgwire.ServerError) as e:
+            # lost, canceled, shut down, a timeout: the walk did not finish, so nothing is known
             self.close()
-            raise LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}") from None  # as psycopg says
+            raise self._unreachable(e) from None
 
     def _reopen(self) -> pgwire.Session:
         try:
             self._session = pgwire.Session(self._p)
         except pgwire.ConnectionFailed as e:
-            raise LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}") from None
+            raise self._unreachable(e) from None
         return self._session
+
+    def _unreachable(self, e: Exception) -> LogUnavailable:
+        return LogUnavailable(f"the release log at {self._p.where} is unreachable: {e}")  # psycopg's words
 
     # -- every other read: the read-only PostgresLog, opened on first use ------------------------------
     def _full(self) -> Any:
         if self._store is None:
-            from cockpit.core.log.readonly import open_store  # psycopg loads only when more than the walk is read
+            from cockpit.core.log.readonly import LogUnreadable, open_store  # psycopg: only past the walk
 
-            self._store = open_store(dsn=self._dsn, password=self._password)
+            try:
+                self._store = open_store(dsn=self._dsn, password=self._password)
+            except LogUnreadable as e:  # gone since the walk: verify says it could not finish
+                raise LogUnavailable(str(e)) from None
         return self._store
 
     def page(self, flt: LogFilter = LogFilter(), **kw: Any) -> list[Entry]:
