@@ -170,7 +170,13 @@ class Params:
         return f"postgresql://{self.host}:{self.port}/{self.dbname}"
 
 
-def params(dsn: str, password: str | None = None, *, read_only: bool = True) -> Params:
+def read_only(options: str) -> str:
+    """A session's `options` with every transaction read-only (the server refuses writes): what verify and
+    the read-only PostgresLog (readonly.read_only_dsn) open their sessions with."""
+    return f"{options} -c default_transaction_read_only=on".strip()
+
+
+def params(dsn: str, password: str | None = None) -> Params:
     """What to connect to, or Unsupported; `password` (a runbook secret) wins over the DSN's, as in psycopg."""
     given = dsn_fields(dsn)
     env: dict[str, str] = {}
@@ -195,14 +201,9 @@ def params(dsn: str, password: str | None = None, *, read_only: bool = True) -> 
         raise Unsupported("a port or timeout that is not a number") from None
     user = f.get("user") or pwd.getpwuid(os.geteuid()).pw_name  # libpq: the effective user, not $USER
     dbname = f.get("dbname") or user
-    options = f.get("options", "")
-    if read_only:
-        options = f"{options} -c default_transaction_read_only=on".strip()
     startup = {"user": user, "database": dbname, "client_encoding": "UTF8",
                "application_name": f.get("application_name") or f.get("fallback_application_name")
-               or "release-cockpit"}
-    if options:
-        startup["options"] = options
+               or "release-cockpit", "options": read_only(f.get("options", ""))}
     if f.get("client_encoding", "UTF8").upper().replace("-", "") not in ("UTF8", "UNICODE"):
         raise Unsupported("a client_encoding other than UTF8")
     # libpq takes an empty password for none (and then reads its passfile)

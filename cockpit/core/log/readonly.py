@@ -124,9 +124,10 @@ def read_only_dsn(dsn: str) -> str:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+    from cockpit.core.log.pgwire import read_only  # the one spelling of a read-only session
+
     try:
-        options = conninfo_to_dict(dsn).get("options") or ""
-        return make_conninfo(dsn, options=f"{options} -c default_transaction_read_only=on".strip())
+        return make_conninfo(dsn, options=read_only(conninfo_to_dict(dsn).get("options") or ""))
     except psycopg.ProgrammingError as e:
         raise InvalidDsn(f"[log] dsn is not a valid PostgreSQL DSN: {str(e).splitlines()[0]}") from None
 

@@ -32,6 +32,7 @@ class WireLog:
         except pgwire.ConnectionFailed as e:
             raise self._unreachable(e) from None
         try:
+            # log_entries is named so that a database without the log says 42P01, as schema_migrations does
             (version, _any), = self._session.query(
                 "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations), "
                 "EXISTS (SELECT 1 FROM log_entries)")
