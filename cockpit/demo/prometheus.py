@@ -7,7 +7,9 @@
 The binary is Debian's `prometheus` (v2.42 here) found on PATH. It gets its own storage folder under
 `root`, a loopback port, and a configuration written as JSON (YAML's superset: no YAML library needed).
 Startup is ~0.3 s; launch() returns once /-/ready answers. A port taken between picking and binding
-is retried on another.
+is retried on another. On Linux the server is started through util-linux's `setpriv --pdeathsig`, so
+it is stopped by the kernel when the thread that launched it dies, SIGKILL included (no stray
+Prometheus holding a port after a killed demo); launch from a thread that lives as long as the server.
 
 `demo_prometheus(target)` is what `cockpit demo` runs: the real server scraping the demo target every
 second when the binary is there, else the target's own stand-in (cockpit/demo/promstandin.py), which
@@ -16,12 +18,14 @@ says it is one.
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -91,7 +95,8 @@ class PrometheusServer:
         for attempt in range(attempts):
             port = _free_port()
             log_path = root / f"prometheus-{attempt}.log"
-            argv = [exe, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
+            argv = [*_dies_with_parent(), exe, f"--config.file={root / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={root / 'data'}",
                     f"--web.listen-address=127.0.0.1:{port}",
                     "--storage.tsdb.retention.time=1d", "--log.level=warn"]
             began = time.monotonic()
@@ -128,6 +133,12 @@ class PrometheusServer:
                 self.proc.wait(timeout=10)
             except ProcessLookupError:
                 pass
+
+
+def _dies_with_parent() -> list[str]:
+    """The argv prefix that has the kernel send SIGTERM to the server when its parent dies (Linux)."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _tail(path: Path, n: int = 2000) -> str:
@@ -174,7 +185,9 @@ def demo_prometheus(target: DemoTarget) -> Iterator[DemoPrometheus]:
     if find_binary() is None:
         yield DemoPrometheus(target.url + STANDIN_PREFIX, real=False, why_not_real=f"`{BINARY}` is not on PATH")
         return
-    root = Path(tempfile.mkdtemp(prefix="cockpit-demo-prometheus-"))
+    sweep_stale_roots()
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+    owner = _hold(root)
     try:
         try:
             server = PrometheusServer.launch(scrape_config(DEMO_JOB, [f"{target.host}:{target.port}"]), root)
@@ -188,7 +201,34 @@ def demo_prometheus(target: DemoTarget) -> Iterator[DemoPrometheus]:
             server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        owner.close()
+
+
+ROOT_PREFIX = "cockpit-demo-prometheus-"
+OWNER_LOCK = "owner.lock"
+
+
+def _hold(root: Path) -> Any:
+    """Lock `root` for as long as this process lives: the kernel lets go when it dies, however it dies,
+    which is how a later demo tells a killed demo's folder from a running one's."""
+    f = open(root / OWNER_LOCK, "wb")
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return f
+
+
+def sweep_stale_roots(parent: Path | None = None) -> list[Path]:
+    """Delete the storage folders that killed demos left (their owner's lock is free); return them."""
+    swept = []
+    for root in Path(parent or tempfile.gettempdir()).glob(ROOT_PREFIX + "*"):
+        try:
+            with open(root / OWNER_LOCK, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:   # held by a running demo, not ours to read, or from before the lock existed
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        swept.append(root)
+    return swept
 
 
 __all__ = ["BINARY", "DEMO_JOB", "INSTALL_HINT", "DemoPrometheus", "PrometheusError", "PrometheusServer",
-           "demo_prometheus", "find_binary", "scrape_config"]
+           "demo_prometheus", "find_binary", "scrape_config", "sweep_stale_roots"]

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 from cockpit.cli.demo_cmd import SECRET, demo_environment
 from cockpit.core.secrets import env_name
 from cockpit.demo import DemoTarget
-from cockpit.demo.prometheus import DEMO_JOB, demo_prometheus, find_binary
+from cockpit.demo.prometheus import DEMO_JOB, ROOT_PREFIX, demo_prometheus, find_binary, sweep_stale_roots
 from cockpit.demo.promstandin import ERROR_RATIO, PREFIX
 from tests.helpers.prometheus import PrometheusAPI
 
@@ -76,3 +77,39 @@ def test_cockpit_demo_opens_without_prometheus(tmp_path: Path) -> None:
     line = re.search(r"^prometheus\s+(\S+)\s+(.*)$", r.stdout, re.M)
     assert line is not None, r.stdout
     assert line.group(1).endswith(PREFIX) and "stand-in" in line.group(2) and "install prometheus" in line.group(2)
+
+
+KILLED_DEMO = """
+import sys, time
+from cockpit.demo import DemoTarget
+from cockpit.demo.prometheus import demo_prometheus
+with DemoTarget() as target, demo_prometheus(target) as prom:
+    print(prom.url, prom.real, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_demo_takes_its_prometheus_with_it_and_the_next_demo_sweeps_its_folder(tmp_path: Path) -> None:
+    if find_binary() is None:
+        pytest.fail("`prometheus` is required: this test kills a demo with its real Prometheus "
+                    "(apt-get install prometheus)", pytrace=False)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    demo = subprocess.Popen([sys.executable, "-c", KILLED_DEMO], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        url, real = demo.stdout.readline().split()
+        assert real == "True" and httpx.get(url + "/-/ready", timeout=5).status_code == 200
+        [root] = tmp_path.glob(ROOT_PREFIX + "*")
+        assert sweep_stale_roots(tmp_path) == [] and root.is_dir()   # a living demo's folder is left alone
+    finally:
+        demo.kill()   # SIGKILL: no finally block of the demo runs
+        demo.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/-/ready", timeout=1)
+        except httpx.TransportError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the killed demo's Prometheus still answers at {url}")
+    assert sweep_stale_roots(tmp_path) == [root] and not root.exists()
