@@ -2,14 +2,16 @@
 
 The HTTP API's answer is untrusted text: an error message Prometheus sends back (bad PromQL, a query
 timeout) is shown as it said it, made safe (one line, capped, secrets masked) — never as markup.
-An empty result or NaN has no number: that is `inconclusive`, never a pass.
+An empty result or NaN has no number: that is `inconclusive`, never a pass. The warnings a successful
+answer carries (a partial answer from remote storage, say) are said with its value, made safe too:
+the value is judged, and whoever reads the evidence sees what Prometheus said about it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,7 +66,20 @@ async def instant(client: Any, base: str, query: str, *, token: str | None = Non
         words = one_line(str(said), 300) if said else "no error text"
         return Answer(None, f"Prometheus refused the query (HTTP {got.status_code}"
                             f"{', ' + one_line(str(kind), 40) if kind else ''}): {words}", failed=True)
-    return judge_result(doc.get("data"), select or {}, aggregate)
+    answer = judge_result(doc.get("data"), select or {}, aggregate)
+    warned = _warnings(doc.get("warnings"))
+    if not warned:
+        return answer
+    return replace(answer, detail=f"{answer.detail}; Prometheus warns: {'; '.join(warned)}",
+                   data={**answer.data, "warnings": warned})
+
+
+def _warnings(said: Any, most: int = 3) -> list[str]:
+    """A success answer's `warnings`, each one safe line; the first few (a flood is cut, and says so)."""
+    if not isinstance(said, list):
+        return []
+    lines = [one_line(str(w), 200) for w in said if str(w).strip()]
+    return lines[:most] + ([f"and {len(lines) - most} more"] if len(lines) > most else [])
 
 
 def judge_result(data: Any, select: dict[str, str], aggregate: str) -> Answer:

@@ -149,6 +149,19 @@ def test_hostile_error_text_is_made_safe_and_the_token_is_sent_but_never_shown(
     assert "[bold]boom[/bold]" in ev.detail  # markup stays text; the screen renders it as such
 
 
+def test_the_warnings_of_an_answer_are_said_with_its_value_made_safe(tmp_path: Path) -> None:
+    # A real Prometheus warns of a partial answer from its remote storage, which this suite does not run.
+    with LoopbackServer() as srv:
+        srv.route("/api/v1/query", json={
+            "status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "0.002"]}]},
+            "warnings": ["remote_read: \x1b[31mpartial\x1b[0m response\nfrom store-2", "w2", "w3", "w4", "w5"]})
+        ev = asyncio.run(take(check("up", expect={"lt": 0.01}), ctx(tmp_path, srv.url(""))))
+    assert ev.status is Status.PASS, ev.detail  # the value is still judged
+    assert "Prometheus warns: remote_read:" in ev.detail and "and 2 more" in ev.detail
+    assert "\x1b" not in ev.detail and "\n" not in ev.detail
+    assert ev.data["warnings"][0].startswith("remote_read:") and len(ev.data["warnings"]) == 4
+
+
 def test_a_missing_token_secret_is_an_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COCKPIT_SECRET_PROM_TOKEN", raising=False)
     ev = asyncio.run(take(check("up"), ctx(tmp_path, "http://127.0.0.1:9", token_secret="prom-token")))
