@@ -1,6 +1,8 @@
 """`cockpit rollback`: the incident commander's guided rollback (TUI), or headless with `--yes`.
 
-Exit 0 done, 1 failed (or refused: nothing to roll back), 2 bad config or usage (ARCHITECTURE §4).
+Exit 0 done, 1 failed (or refused: nothing to roll back), 2 bad config or usage (ARCHITECTURE §4),
+3 waiting for a person (headless: a manual step without its --manual note; the rollback stays open and
+the run that brings the note goes on from that step).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ async def _headless(runbook: Any, env: str, args: argparse.Namespace) -> int:
         print_json({"release_id": plan.release_id, "environment": env, "scope": plan.scope,
                     "rollback_ref": plan.rollback_ref, "deploy_ref": plan.deploy_ref, "resumed": plan.resumed,
                     "outcome": result.outcome, "elapsed_s": result.elapsed_s, "note": result.note,
+                    **({"waiting": result.waiting} if result.waiting else {}),
                     "warnings": list(plan.warnings), "lock": runner.lock_note, "steps": result.steps})
     return result.exit_code
 

@@ -296,6 +296,8 @@ def _rollback(who: str, p: dict[str, Any], e: Entry) -> str:
 
 def _step(who: str, p: dict[str, Any], e: Entry) -> str:
     step, outcome = said(p.get("step", "?")), p.get("outcome")
+    if outcome == "waiting":
+        return f"{who}'s rollback waits for a person at step {step}" + (f" — {said(p['detail'])}" if p.get("detail") else "")
     text = {"done": f"{who} did rollback step {step}", "skipped": f"{who} skipped rollback step {step}",
             "failed": f"{who}'s rollback step {step} FAILED"}.get(
         str(outcome), f"{who}'s rollback step {step}: {said(outcome)}")

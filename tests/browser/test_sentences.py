@@ -66,6 +66,8 @@ SAID: list[tuple[str, Actor, dict[str, Any], str]] = [
                                    "plan": {"steps": ["flags", "deploy"]}}, "Bob started a rollback to v1.0.0 (scope all)"),
     (kinds.ROLLBACK_STEP, BOB, {"step": "deploy", "outcome": "skipped", "detail": "deployed by hand"},
      "Bob skipped rollback step deploy: deployed by hand"),
+    (kinds.ROLLBACK_STEP, BOB, {"step": "netlify", "outcome": "waiting", "detail": "run again with --manual netlify=NOTE"},
+     "Bob's rollback waits for a person at step netlify — run again with --manual netlify=NOTE"),
     (kinds.ROLLBACK_FINISHED, BOB, {"outcome": "done", "elapsed_s": 94.0, "note": "calm again"},
      "Bob closed the rollback: done in 94 s"),
     (kinds.RELEASE_DONE, ANN, {"note": "all layers stable"}, "Ann closed the release: all layers stable"),

@@ -13,6 +13,8 @@ import sys
 
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
+from cockpit.core.log.lock import lock_holder
+from cockpit.core.release import Phase
 from cockpit.core.rollback import plan_for
 from cockpit.core.session import ReleaseSession
 from cockpit.runbook.config import load_runbook
@@ -70,26 +72,36 @@ def test_the_declared_rollback_runs_after_the_flags_and_waits_for_its_manual_ste
     assert plan.describe("previous-image") == [f"run bash ./scripts/deploy-prod-from-ref.sh v1.0.0 . in "
                                                f"{demo.scratch.checkout} (timeout 1m, success = exit 0)"]
 
-    p = rollback(demo)  # nobody to confirm the Netlify step: the headless rollback says so and fails
-    assert p.returncode == 1
+    p = rollback(demo)  # nobody to confirm the Netlify step: the headless rollback waits there, open
+    assert p.returncode == 3, p.stdout + p.stderr
     out = json.loads(p.stdout)
-    assert [(s["step"], s["outcome"]) for s in out["steps"]][:4] == [
-        ("flags", "done"), ("previous-image", "done"), ("restart", "done"), ("netlify", "failed")]
+    assert (out["outcome"], out["waiting"]) == ("waiting", "netlify")
+    assert [(s["step"], s["outcome"]) for s in out["steps"]] == [
+        ("flags", "done"), ("previous-image", "done"), ("restart", "done"), ("netlify", "waiting"),
+        ("verify", "not run")]
     assert "--manual netlify=NOTE" in out["steps"][3]["detail"]
     assert deployed_sha(demo) == demo.scratch.shas["known_good"]  # the previous image is out
     restart = out["steps"][2]
     assert restart["excerpt"] == [f"restarted web at {demo.scratch.shas['known_good'][:7]}"]
+    assert not list(demo.log.entries(LogFilter(kind=kinds.ROLLBACK_FINISHED)))  # still open
+    session = asyncio.run(ReleaseSession.attach(runbook, demo.log, "production", BOB))
+    assert session.state.phase is Phase.ROLLING_BACK
+    assert lock_holder(demo.log, "production") is None  # its lock given back: the wizard or a re-run goes on
 
     p = rollback(demo, "--manual", "netlify=rolled back to deploy 41 in the Netlify UI")
     assert p.returncode == 0, p.stdout + p.stderr
     out = json.loads(p.stdout)
-    assert [(s["step"], s["outcome"]) for s in out["steps"]] == [
-        ("flags", "done"), ("previous-image", "done"), ("restart", "done"), ("netlify", "done"), ("verify", "done")]
-    # A new attempt runs its steps again (the first attempt's runs are over, not followed).
-    assert (demo.scratch.checkout / ".deploy" / "restarts.log").read_text().count("restarted web") == 2
+    assert out["resumed"] is True
+    assert [(s["step"], s["outcome"], s.get("resumed", False)) for s in out["steps"]] == [
+        ("flags", "done", True), ("previous-image", "done", True), ("restart", "done", True),
+        ("netlify", "done", False), ("verify", "done", False)]
+    # The note resumed the open rollback: what was done is not done again.
+    assert (demo.scratch.checkout / ".deploy" / "restarts.log").read_text().count("restarted web") == 1
     netlify = [e for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP)) if e.payload["step"] == "netlify"]
+    assert [(e.payload["outcome"], e.payload["attempt"]) for e in netlify] == [("waiting", 1), ("done", 1)]
     assert netlify[-1].payload["note"] == "rolled back to deploy 41 in the Netlify UI"
     assert netlify[-1].actor.name == "bob" and demo.log.verify().ok
+    assert [e.payload["outcome"] for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_FINISHED))] == ["done"]
 
 
 def test_a_stage_rollback_runs_the_stages_own_steps_and_never_redeploys(demo: Demo) -> None:

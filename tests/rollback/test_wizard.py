@@ -11,6 +11,8 @@ from textual.widgets import RichLog, Static
 
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
+from cockpit.core.rollback import RollbackRunner, plan_for
+from cockpit.core.rollback.headless import HeadlessOutcome, run_headless
 from cockpit.core.session import ReleaseSession
 from cockpit.runbook.config import load_runbook
 from cockpit.ui.rollback_app import make_rollback_app
@@ -243,3 +245,37 @@ def test_wizard_runs_the_declared_steps_and_asks_a_person_for_the_manual_one(dem
     assert steps == [("flags", "done"), ("restart", "done"), ("netlify", "done"), ("verify", "done")]
     manual = [e.payload for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP)) if e.payload["step"] == "netlify"]
     assert manual[0]["note"] == "rolled back in Netlify: deploy #41 is live" and manual[0]["who"] == "Rollback Owner"
+
+
+def test_a_headless_rollback_waiting_at_its_manual_step_is_taken_up_in_the_wizard_at_that_step(demo: Demo) -> None:
+    """The incident commander's script ran the rollback headless and it waits for the Netlify click: the
+    wizard opened next resumes there — the flags and the restart are not done again."""
+    path = demo.scratch.runbook_path
+    path.write_text(path.read_text(encoding="utf-8") + DECLARED, encoding="utf-8")
+    runbook = load_runbook(path)
+
+    async def headless() -> HeadlessOutcome:
+        session = await go_release(runbook, demo.log)
+        runner = RollbackRunner(session, plan_for(session), flag_backoff=0.01)
+        return await run_headless(runner, out=lambda line: None)
+
+    result = asyncio.run(headless())
+    assert (result.outcome, result.exit_code, result.waiting) == ("waiting", 3, "netlify")
+
+    async def go() -> None:
+        app = make_rollback_app(runbook, demo.log, "production", BOB, flag_backoff=0.01, tick_seconds=0)
+        async with app.run_test(size=(110, 34)) as pilot:
+            await settle(pilot)
+            w = wizard(pilot)
+            assert (w.status["flags"], w.status["restart"], w.current) == ("done", "done", "netlify")
+            assert "Resuming" in output(pilot)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, PromptScreen)
+            await pilot.press(*"deploy #41 live in Netlify", "enter")
+            await settle(pilot)
+            assert w.status["netlify"] == "done" and w.current == "verify"
+
+    asyncio.run(go())
+    steps = [(e.payload["step"], e.payload["outcome"]) for e in demo.log.entries(LogFilter(kind=kinds.ROLLBACK_STEP))]
+    assert steps == [("flags", "done"), ("restart", "done"), ("netlify", "waiting"), ("netlify", "done")]

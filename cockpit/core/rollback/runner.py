@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from cockpit.core.session import ReleaseSession
 
 OUTCOMES = ("done", "failed", "aborted")
+WAITING = "waiting"
+"""A rollback.step outcome: a manual step waits for its person's note; the rollback stays open."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class FlagOutcome:
 class StepResult:
     step: str
     outcome: str
-    """done | failed | skipped"""
+    """done | failed | skipped | waiting"""
     detail: str
     lines: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +142,8 @@ class RollbackRunner:
     def _attempt(self, step: str) -> int:
         rb = self.session.state.rollback
         prev = rb.steps.get(step) if rb is not None and rb.outcome is None else None
+        if prev and prev.get("outcome") == WAITING:  # waiting for its person was not an attempt
+            return int(prev.get("attempt", 1))
         return int(prev.get("attempt", 0)) + 1 if prev else 1
 
     # -- begin / finish -----------------------------------------------------------------------------
@@ -156,6 +160,11 @@ class RollbackRunner:
             **({"lock": self.lock_note} if self.lock_note else {}),
             **({"reason": self.reason} if self.reason else {}),
         })
+
+    async def pause(self) -> None:
+        """Stop here without closing the rollback (a step waits for a person): the lock is given back and
+        the next run, in the wizard or headless, resumes from the waiting step; nothing done is redone."""
+        await self._release_lock()
 
     async def finish(self, outcome: str, note: str = "") -> Entry:
         if outcome not in OUTCOMES:
@@ -178,9 +187,10 @@ class RollbackRunner:
                             attempt=self._attempt(step))
         return await self._record(result)
 
-    async def fail(self, step: str, detail: str) -> StepResult:
-        """Record a step that could not be run at all (a manual step with nobody to confirm it)."""
-        return await self._record(StepResult(step, "failed", detail, attempt=self._attempt(step)))
+    async def wait(self, step: str, detail: str) -> StepResult:
+        """Record that a manual step waits for its person (nobody to confirm it here): not a failure, and
+        the rollback stays open (pause) so that the step's confirmation resumes it."""
+        return await self._record(StepResult(step, WAITING, detail, attempt=self._attempt(step)))
 
     async def run_step(self, step: str, *, on_line: Callable[[str], None] | None = None,
                        on_flag: Callable[[FlagOutcome], None] | None = None,
