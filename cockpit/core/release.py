@@ -57,6 +57,8 @@ class StageStatus(StrEnum):
     STABLE = "stable"
     KILLED = "killed"
     ABORTED = "aborted"
+    ROLLED_BACK = "rolled back"
+    """By a rollback of this stage alone (seed 001's partial rollback, seed 000's layer flag OFF)."""
 
 
 @dataclass
@@ -104,6 +106,17 @@ class RollbackState:
     finished_at: datetime | None = None
     outcome: str | None = None
 
+    @property
+    def stage(self) -> str | None:
+        """The one stage rolled back, for a partial rollback; None for the whole release."""
+        return self.scope.split(":", 1)[1] if self.scope.startswith("stage:") else None
+
+    @property
+    def settled_stage(self) -> bool:
+        """A partial rollback that ended well: its stage is rolled back and the release goes on (the
+        other stages stay as they are), so it no longer decides the release's phase."""
+        return self.stage is not None and self.outcome == "done"
+
 
 @dataclass
 class ReleaseState:
@@ -135,7 +148,7 @@ class ReleaseState:
 
     @property
     def phase(self) -> Phase:
-        if self.rollback is not None:
+        if self.rollback is not None and not self.rollback.settled_stage:
             if self.rollback.outcome is None:
                 return Phase.ROLLING_BACK
             return Phase.ROLLED_BACK if self.rollback.outcome == "done" else Phase.ROLLBACK_FAILED
@@ -302,6 +315,8 @@ def _rb_finished(s: ReleaseState, e: Entry) -> None:
     if s.rollback is not None:
         s.rollback.finished_at = e.at
         s.rollback.outcome = e.payload.get("outcome", "done")
+        if s.rollback.settled_stage:
+            s.stage(s.rollback.stage or "").status = StageStatus.ROLLED_BACK
 
 
 def _deploy_started(s: ReleaseState, e: Entry) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from cockpit.core import kinds
 from cockpit.core.evidence import Evidence, Status
-from cockpit.core.log.entry import GENESIS, Actor, NewEntry, seal
+from cockpit.core.log.entry import GENESIS, Actor, NewEntry, format_at, seal
 from cockpit.core.release import Phase, StageStatus, fold
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -75,6 +75,31 @@ def test_rollback_phases_and_resume_of_an_unfinished_rollback() -> None:
     assert s.phase is Phase.ROLLED_BACK and s.phase.finished
     s = fold("shop-prod-abc1234", "prod", chain(*base, (kinds.ROLLBACK_FINISHED, {"outcome": "aborted"})))
     assert s.phase is Phase.ROLLBACK_FAILED and not s.phase.finished
+
+
+def test_a_partial_rollback_that_ends_well_rolls_its_stage_back_and_the_release_goes_on() -> None:
+    until = format_at(T0 + timedelta(hours=1))
+    base = [OPEN, (kinds.DECISION_GO, {}),
+            (kinds.STAGE_STARTED, {"stage": "products"}), (kinds.STAGE_STARTED, {"stage": "orders"}),
+            (kinds.GUARDRAIL_OPENED, {"stage": "products", "check": "errors", "until": until}),
+            (kinds.GUARDRAIL_OPENED, {"stage": "orders", "check": "errors", "until": until}),
+            (kinds.ROLLBACK_STARTED, {"scope": "stage:orders"}),
+            (kinds.ROLLBACK_STEP, {"step": "flags", "outcome": "done"})]
+    s = fold("shop-prod-abc1234", "prod", chain(*base))
+    assert s.phase is Phase.ROLLING_BACK  # while it runs, the incident holds the release
+    # It stops the windows of its stage only: products is still watched.
+    assert {k: w.is_open for k, w in s.windows.items()} == {"products/errors": True, "orders/errors": False}
+    s = fold("shop-prod-abc1234", "prod", chain(*base, (kinds.ROLLBACK_FINISHED, {"outcome": "done"})))
+    assert s.phase is Phase.CUTOVER and s.phase.holds_lock and s.phase.in_flight
+    assert (s.stages["orders"].status, s.stages["products"].status) == (StageStatus.ROLLED_BACK, StageStatus.STARTED)
+    again = chain(*base, (kinds.ROLLBACK_FINISHED, {"outcome": "done"}), (kinds.STAGE_STARTED, {"stage": "orders"}))
+    assert fold("shop-prod-abc1234", "prod", again).stages["orders"].status is StageStatus.STARTED  # tried again
+    s = fold("shop-prod-abc1234", "prod", chain(*base, (kinds.ROLLBACK_FINISHED, {"outcome": "failed"})))
+    assert s.phase is Phase.ROLLBACK_FAILED and s.stages["orders"].status is StageStatus.STARTED
+    whole = chain(*base, (kinds.ROLLBACK_FINISHED, {"outcome": "done"}), (kinds.ROLLBACK_STARTED, {"scope": "all"}),
+                  (kinds.ROLLBACK_FINISHED, {"outcome": "done"}))
+    s = fold("shop-prod-abc1234", "prod", whole)
+    assert s.phase is Phase.ROLLED_BACK and not any(w.is_open for w in s.windows.values())
 
 
 def test_entries_of_other_releases_and_unknown_kinds_are_ignored() -> None:

@@ -9,6 +9,7 @@ import pytest
 from cockpit.core import kinds
 from cockpit.core.log.base import LogFilter
 from cockpit.core.log.lock import lock_holder
+from cockpit.core.release import Phase, StageStatus
 from cockpit.core.rollback import PlanRefused, RollbackRunner, plan_for
 from cockpit.core.rollback.headless import run_headless
 from cockpit.core.rollback.locking import LockRefused
@@ -206,6 +207,13 @@ def test_partial_rollback_of_one_stage(demo: Demo, released: ReleaseSession) -> 
     assert deployed_sha(demo) is None
     started = list(demo.log.entries(LogFilter(release_id=released.release_id, kind=kinds.ROLLBACK_STARTED)))
     assert started[-1].payload["scope"] == "stage:layer-2"
+    # The release goes on without layer-2: still in its cutover, layer-1 live; a whole rollback later is
+    # not "a new attempt" of this one.
+    state, whole = load_plan(demo)
+    assert state.phase is Phase.CUTOVER and state.release_id == released.release_id
+    assert (state.stage("layer-2").status, state.stage("layer-1").status) == (StageStatus.ROLLED_BACK,
+                                                                              StageStatus.STARTED)
+    assert not whole.resumed and not [w for w in whole.warnings if "new attempt" in w]
     with pytest.raises(PlanRefused, match="unknown stage"):
         load_plan(demo, stage="layer-9")
 

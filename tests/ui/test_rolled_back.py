@@ -149,3 +149,36 @@ async def test_a_release_before_go_keeps_its_decisions_open(demo: Demo, log) -> 
         await pilot.press("g")  # GO stays a key that says why not, while the gate may still turn
         await pilot.pause()
         assert any(n.message.startswith("GO is not possible") for n in app._notifications)
+
+
+async def test_a_stage_rolled_back_alone_leaves_the_release_in_its_cutover(demo: Demo, log) -> None:  # noqa: ANN001
+    await in_cutover(demo.runbook, log, ANN)  # GO, layer-0 started
+    app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        cutover = app.screen
+        assert isinstance(cutover, CutoverScreen)
+
+        # Bob rolls back layer-0 alone (seed 001's partial rollback): while it runs, the incident holds the release.
+        bob = await ReleaseSession.attach(demo.runbook, log, "production", BOB)
+        runner = RollbackRunner(bob, plan_for(bob, stage="layer-0"), flag_backoff=0.01)
+        await runner.begin()
+        await runner.run_step("flags")
+        await read_what_others_wrote(pilot)
+        assert "ROLLING BACK" in text(cutover, "#verdict") and "Bob started rolling back stage layer-0" in text(
+            cutover, "#verdict")
+        assert all(states(cutover)[a] is None for a in CLOSED)
+
+        for step in runner.pending:
+            await runner.run_step(step)
+        await runner.finish("done", "layer-0 off, the rest stays")
+        await read_what_others_wrote(pilot)
+        # Ended well: the stage says so, the release is in its cutover again with its actions open.
+        assert "ROLLED BACK" not in text(cutover, "#verdict") and "CUTOVER" in text(cutover, "#release").upper()
+        table = cutover.query_one("#stages")
+        assert str(table.get_cell("layer-0", "status")) == "rolled back"
+        assert str(table.get_cell("layer-0", "when")).startswith("rolled back ") and "by Bob" in str(
+            table.get_cell("layer-0", "when"))
+        after = states(cutover)
+        assert after["start_stage"] and after["kill"], after
+        assert "Start stage" in palette(app, cutover)

@@ -254,7 +254,7 @@ def build_plan(runbook: Runbook, state: ReleaseState, *, stage: str | None = Non
                 raise PlanRefused(f"a rollback of scope {rb.scope!r} is in progress on {state.release_id} "
                                   f"(started by {rb.by}); resume it without --stage, or finish it first")
         finished = {k: v for k, v in rb.steps.items() if v.get("outcome") in FINISHED}
-    elif rb is not None:
+    elif rb is not None and not rb.settled_stage:
         warnings.append(f"a rollback of this release already finished ({rb.outcome}); this is a new attempt")
     if state.decision is None or not state.decision.go:
         warnings.append(f"this release is '{state.phase}': it never reached GO")

@@ -43,13 +43,14 @@ if TYPE_CHECKING:
 COLUMNS = [("status", "Status"), ("stage", "Stage"), ("flags", "Flags"), ("checks", "Checks"), ("when", "Since")]
 STEP_ACTIONS = ("run_step", "skip_step", "abort_stage")
 STAGE_STYLE = {StageStatus.PENDING: "dim", StageStatus.STARTED: "bold cyan", StageStatus.STABLE: "bold green",
-               StageStatus.KILLED: "bold red", StageStatus.ABORTED: "bold red"}
+               StageStatus.KILLED: "bold red", StageStatus.ABORTED: "bold red", StageStatus.ROLLED_BACK: "bold magenta"}
 
 
 def _covered(session: ReleaseSession, stage_id: str) -> bool:
-    """The stage had started and a rollback (of the release, or of this stage) covers it."""
+    """The stage had started and a rollback of the release, or one of this stage still under way or
+    failed, covers it (a partial rollback that ended well is the stage's own status: rolled back)."""
     rb = session.state.rollback
-    return rb is not None and rb.scope in ("all", f"stage:{stage_id}") and \
+    return rb is not None and not rb.settled_stage and rb.scope in ("all", f"stage:{stage_id}") and \
         session.state.stage(stage_id).status is not StageStatus.PENDING
 
 
@@ -184,6 +185,8 @@ class CutoverScreen(Screen[None]):
             return f"{since}, watch {humanize(left)} more" if left else since
         if st.status is StageStatus.STABLE and st.stable_at:
             return f"stable {st.stable_at:%H:%M}"
+        if st.status is StageStatus.ROLLED_BACK and rb is not None and rb.finished_at:
+            return f"rolled back {rb.finished_at:%H:%M} by {rb.by}"
         return "after " + ", ".join(s.after) if s.after else ""
 
     def _highlighted(self) -> StageConfig | None:

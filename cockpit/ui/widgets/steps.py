@@ -106,7 +106,8 @@ def next_text(session: ReleaseSession, stage_id: str, *, running: str | None, fa
                  style="green")
         return t
     if st.status is not StageStatus.STARTED:
-        again = {StageStatus.ABORTED: "Aborted: ", StageStatus.KILLED: "Killed: "}.get(st.status, "")
+        again = {StageStatus.ABORTED: "Aborted: ", StageStatus.KILLED: "Killed: ",
+                 StageStatus.ROLLED_BACK: "Rolled back: "}.get(st.status, "")
         t.append(f"{again}{len(steps)} steps. ", style="bold" if again else "")
         t.append("f starts the stage (its gate first), then ⏎ runs its steps one at a time"
                  + (", from the first again." if again else ", each said and confirmed before it runs."))

@@ -41,7 +41,7 @@ def verdict_text(verdict: Verdict, taking: tuple[int, int] | None, *, label: str
 def phase_text(state: ReleaseState) -> Text | None:
     """The banner of a release that is rolled back, being rolled back, or done; None while the gate decides."""
     phase, rb = state.phase.value, state.rollback
-    if rb is None:
+    if rb is None or rb.settled_stage:  # a stage rolled back alone: its row says so, the release goes on
         if not state.done:
             return None
         t = Text()
