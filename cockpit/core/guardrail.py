@@ -269,10 +269,9 @@ def _stage_over(s: Any, e: Entry) -> None:
 
 
 def _rolled_back(s: Any, e: Entry) -> None:
-    """A rollback stops the windows it covers: the whole release's, or its one stage's."""
-    scope = str(e.payload.get("scope", "all"))
+    """A rollback stops the windows it covers (release.py calls this once it has folded the start)."""
     for w in windows_of(s).values():
-        if w.is_open and scope in ("all", f"stage:{w.stage}"):
+        if w.is_open and s.rollback.covers(w.stage):
             w.closed = "stopped"
 
 

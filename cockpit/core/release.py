@@ -111,6 +111,10 @@ class RollbackState:
         """The one stage rolled back, for a partial rollback; None for the whole release."""
         return self.scope.split(":", 1)[1] if self.scope.startswith("stage:") else None
 
+    def covers(self, stage_id: str) -> bool:
+        """This rollback is of the whole release, or of this stage alone."""
+        return self.scope in ("all", f"stage:{stage_id}")
+
     @property
     def settled_stage(self) -> bool:
         """A partial rollback that ended well: its stage is rolled back and the release goes on (the

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cockpit.demo.promstandin import PREFIX as STANDIN_PREFIX
 
@@ -43,6 +43,9 @@ BINARY = "prometheus"
 INSTALL_HINT = "apt-get install prometheus"
 READY_TIMEOUT_S = 30.0
 DEMO_JOB = "demo-shop"
+ROOT_PREFIX = "cockpit-demo-prometheus-"
+"""The demo's storage folders, in the temp folder (a killed demo's is swept by the next one)."""
+OWNER_LOCK = "owner.lock"
 
 
 class PrometheusError(RuntimeError):
@@ -204,11 +207,7 @@ def demo_prometheus(target: DemoTarget) -> Iterator[DemoPrometheus]:
         owner.close()
 
 
-ROOT_PREFIX = "cockpit-demo-prometheus-"
-OWNER_LOCK = "owner.lock"
-
-
-def _hold(root: Path) -> Any:
+def _hold(root: Path) -> BinaryIO:
     """Lock `root` for as long as this process lives: the kernel lets go when it dies, however it dies,
     which is how a later demo tells a killed demo's folder from a running one's."""
     f = open(root / OWNER_LOCK, "wb")

@@ -9,6 +9,9 @@ recorded, as its live refresh does.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -70,13 +73,20 @@ def log(demo: Demo, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     store.close()
 
 
-async def test_a_rollback_made_elsewhere_closes_what_it_rules_out(demo: Demo, log) -> None:  # noqa: ANN001
-    await in_cutover(demo.runbook, log, ANN)  # GO, layer-0 started
+@asynccontextmanager
+async def ann_in_cutover(demo: Demo, log) -> AsyncIterator[tuple[CockpitApp, Pilot, CutoverScreen]]:  # noqa: ANN001
+    """Ann's cockpit open on the demo release in its cutover (GO, layer-0 started)."""
+    await in_cutover(demo.runbook, log, ANN)
     app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         cutover = app.screen
         assert isinstance(cutover, CutoverScreen)
+        yield app, pilot, cutover
+
+
+async def test_a_rollback_made_elsewhere_closes_what_it_rules_out(demo: Demo, log) -> None:  # noqa: ANN001
+    async with ann_in_cutover(demo, log) as (app, pilot, cutover):
         before = states(cutover)
         assert before["start_stage"] and before["stable"] and before["done"] and before["kill"]
         assert {"Start stage", "Mark stable", "Done"} <= palette(app, cutover)
@@ -152,12 +162,7 @@ async def test_a_release_before_go_keeps_its_decisions_open(demo: Demo, log) -> 
 
 
 async def test_a_stage_rolled_back_alone_leaves_the_release_in_its_cutover(demo: Demo, log) -> None:  # noqa: ANN001
-    await in_cutover(demo.runbook, log, ANN)  # GO, layer-0 started
-    app = make_app(demo.runbook, log, actor=ANN, refresh_every=None, take_on_open=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        cutover = app.screen
-        assert isinstance(cutover, CutoverScreen)
+    async with ann_in_cutover(demo, log) as (app, pilot, cutover):
 
         # Bob rolls back layer-0 alone (seed 001's partial rollback): while it runs, the incident holds the release.
         bob = await ReleaseSession.attach(demo.runbook, log, "production", BOB)

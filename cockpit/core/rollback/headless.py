@@ -72,12 +72,15 @@ async def run_headless(runner: RollbackRunner, *, note: str = "", out: Callable[
     if waiting is not None:
         await runner.pause()
         outcome, final_note, elapsed = WAITING, "", runner.last_step_elapsed_s()
+        ending = (f"rollback WAITING at {waiting.step} after {elapsed:.1f}s: it stays open; confirm the step with "
+                  f"--manual {waiting.step}=NOTE to go on from there")
     else:
         outcome = "failed" if failed else "done"
         final_note = note or (f"headless: step {failed.step} failed ({failed.detail}); no one to ask, rollback ended"
                               if failed else "")
         entry = await runner.finish(outcome, final_note)
         elapsed = float(entry.payload.get("elapsed_s", 0.0))
+        ending = f"rollback {outcome.upper()} in {elapsed:.1f}s"
     steps = []
     for s in plan.steps:
         if s in runner.results:
@@ -86,9 +89,5 @@ async def run_headless(runner: RollbackRunner, *, note: str = "", out: Callable[
             steps.append({**plan.finished_steps[s], "resumed": True})
         else:
             steps.append({"step": s, "outcome": "not run", "detail": "not reached"})
-    if waiting is not None:
-        out(f"rollback WAITING at {waiting.step} after {elapsed:.1f}s: it stays open; confirm the step with "
-            f"--manual {waiting.step}=NOTE to go on from there")
-    else:
-        out(f"rollback {outcome.upper()} in {elapsed:.1f}s")
+    out(ending)
     return HeadlessOutcome(outcome=outcome, elapsed_s=elapsed, steps=steps, note=final_note)

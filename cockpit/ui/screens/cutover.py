@@ -50,7 +50,7 @@ def _covered(session: ReleaseSession, stage_id: str) -> bool:
     """The stage had started and a rollback of the release, or one of this stage still under way or
     failed, covers it (a partial rollback that ended well is the stage's own status: rolled back)."""
     rb = session.state.rollback
-    return rb is not None and not rb.settled_stage and rb.scope in ("all", f"stage:{stage_id}") and \
+    return rb is not None and not rb.settled_stage and rb.covers(stage_id) and \
         session.state.stage(stage_id).status is not StageStatus.PENDING
 
 

@@ -178,8 +178,7 @@ def breaches(session: ReleaseSession) -> list[Breach]:
     last = {f.flag: f for f in session.state.flips}
     out = []
     for w in session.windows():
-        if w.breached_at is None or (rb is not None and rb.started_at >= w.breached_at
-                                     and rb.scope in ("all", f"stage:{w.stage}")):
+        if w.breached_at is None or (rb is not None and rb.started_at >= w.breached_at and rb.covers(w.stage)):
             continue
         flags = session.runbook.stage(w.stage).flags
         still_on = [f for f in flags if (flip := last.get(f)) is not None and flip.after]
